@@ -1,0 +1,70 @@
+/**
+ * The value tree produced by the Go-compatible decoder (gojson.ts) and read by the guards.
+ *
+ * Why not plain JS objects: the engine decodes with Go's encoding/json, where struct field
+ * names match case-insensitively and numbers keep their full precision. A JsonObject keeps
+ * its keys as sent (after unescaping) in order, and `field()` looks a struct field up the way
+ * Go does. The decoder guarantees that a struct-typed object never holds two keys that fold to
+ * the same name (it refuses such bodies), so `field()` is unambiguous.
+ */
+
+/** A JSON number, kept as its source text so re-serialisation is exact. */
+export class JsonNumber {
+  constructor(readonly text: string) {}
+  get value(): number {
+    return Number(this.text)
+  }
+  /** True when the text is an integer literal (no fraction, no exponent). */
+  get isInteger(): boolean {
+    return /^-?(0|[1-9][0-9]*)$/.test(this.text)
+  }
+  toJSON(): number {
+    return this.value
+  }
+}
+
+export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | JsonObject
+
+/** ASCII-only case fold; the decoder refuses non-ASCII keys in struct positions, so this is Go's fold there. */
+export function foldKey(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => c.toLowerCase())
+}
+
+export class JsonObject {
+  /** Keys in the order sent; values as decoded. */
+  readonly entries: ReadonlyArray<readonly [string, JsonValue]>
+  /** 'struct' = Go struct (keys fold), 'map' = Go map (keys exact). */
+  readonly kind: 'struct' | 'map'
+  private readonly folded: Map<string, JsonValue>
+
+  constructor(entries: ReadonlyArray<readonly [string, JsonValue]>, kind: 'struct' | 'map') {
+    this.entries = entries
+    this.kind = kind
+    this.folded = new Map(entries.map(([k, v]) => [kind === 'struct' ? foldKey(k) : k, v]))
+  }
+
+  /** A struct field, looked up the way Go's encoding/json matches it (case-insensitively). */
+  field(name: string): JsonValue | undefined {
+    return this.folded.get(this.kind === 'struct' ? foldKey(name) : name)
+  }
+
+  /** The key exactly as sent that matched `field(name)`, for messages. */
+  keyOf(name: string): string | undefined {
+    const want = this.kind === 'struct' ? foldKey(name) : name
+    return this.entries.find(([k]) => (this.kind === 'struct' ? foldKey(k) : k) === want)?.[0]
+  }
+
+  get size(): number {
+    return this.entries.length
+  }
+}
+
+export function isObject(v: JsonValue | undefined): v is JsonObject {
+  return v instanceof JsonObject
+}
+export function isArray(v: JsonValue | undefined): v is JsonValue[] {
+  return Array.isArray(v)
+}
+export function isNumber(v: JsonValue | undefined): v is JsonNumber {
+  return v instanceof JsonNumber
+}

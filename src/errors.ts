@@ -1,0 +1,55 @@
+/**
+ * Every refusal dockgate makes is a DockgateError with a stable code.
+ * Codes follow DG_<AREA>_<PROBLEM>; a released code is never renamed or reused.
+ * README.md has a table of these codes; test/unit/errors.test.ts keeps the two in agreement.
+ */
+
+/** Code → HTTP status and a one-line meaning (documentation lives in README.md). */
+export const ERROR_CODES = {
+  DG_DENY_OPERATION: { status: 403, meaning: 'the policy has no rule that allows this operation, or a deny rule matched' },
+  DG_DENY_BODY: { status: 403, meaning: 'a body guard found a field value the policy does not allow' },
+  DG_DENY_API_VERSION: { status: 403, meaning: 'the request names an API version below the configured floor' },
+  DG_DENY_SELF: { status: 403, meaning: 'the request targets dockgate\'s own container' },
+  DG_REQ_AMBIGUOUS_PATH: { status: 400, meaning: 'the request path could be read differently by the engine' },
+  DG_REQ_BAD_TARGET: { status: 400, meaning: 'the request target is not an origin-form path' },
+  DG_REQ_BAD_METHOD: { status: 400, meaning: 'the HTTP method is not one the Engine API uses' },
+  DG_REQ_UNKNOWN_ENDPOINT: { status: 403, meaning: 'the path is not an Engine API endpoint dockgate knows' },
+  DG_REQ_BAD_BODY: { status: 400, meaning: 'the JSON body is malformed or ambiguous (duplicate keys, bad UTF-8, trailing data)' },
+  DG_REQ_BODY_TOO_LARGE: { status: 413, meaning: 'a body that must be inspected exceeds the size limit' },
+  DG_REQ_BODY_TIMEOUT: { status: 408, meaning: 'a body that must be inspected did not arrive within the deadline' },
+  DG_REQ_BAD_UPGRADE: { status: 400, meaning: 'connection upgrade requested on an endpoint that does not hijack, or malformed' },
+  DG_UPSTREAM_UNREACHABLE: { status: 502, meaning: 'the Docker engine socket could not be reached' },
+  DG_UPSTREAM_FAILED: { status: 502, meaning: 'the Docker engine connection failed mid-request' },
+  DG_INTERNAL: { status: 500, meaning: 'a bug in dockgate; the request was not forwarded' },
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/** Where a decision came from, for messages and audit records. */
+export interface ErrorSource {
+  readonly policy?: string
+  readonly rule?: string
+  readonly field?: string
+}
+
+export class DockgateError extends Error {
+  readonly status: number
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly source: ErrorSource = {},
+  ) {
+    super(message)
+    this.name = 'DockgateError'
+    this.status = ERROR_CODES[code].status
+  }
+
+  /** The text a client sees in `{"message": ...}`; the docker CLI prints it verbatim. */
+  clientMessage(): string {
+    return `dockgate: ${this.message} [${this.code}]`
+  }
+}
+
+export function isDockgateError(err: unknown): err is DockgateError {
+  return err instanceof DockgateError
+}
