@@ -1,0 +1,29 @@
+/**
+ * One pino record per request decision. Never logs headers or bodies: `X-Registry-Auth` carries
+ * registry credentials and create bodies carry environment secrets (../shared/engine-notes.md).
+ */
+import type { Logger } from 'pino'
+import type { Violation } from './guards/types.js'
+
+export interface AuditRecord {
+  /** Listener address the request came in on (`unix:///…` or `tcp://…`). */
+  readonly listener: string
+  readonly policy: string
+  readonly method: string
+  /** Canonical path (without query), or the raw target cut to 200 chars when it did not parse. */
+  readonly path: string
+  readonly version?: string | undefined
+  readonly operation: string
+  readonly decision: 'allow' | 'deny' | 'error'
+  readonly rule?: string | undefined
+  readonly code?: string | undefined
+  readonly reason?: string | undefined
+  readonly violations?: readonly Violation[] | undefined
+  readonly status?: number | undefined
+  readonly durationMs: number
+}
+
+export function audit(logger: Logger, record: AuditRecord): void {
+  const level = record.decision === 'allow' ? 'info' : record.decision === 'deny' ? 'warn' : 'error'
+  logger[level]({ audit: record }, `${record.decision} ${record.method} ${record.path} ${record.operation}`)
+}

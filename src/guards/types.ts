@@ -1,0 +1,50 @@
+/**
+ * The contract between the pipeline and the body guards.
+ * A guard is a pure function of the canonical body (and query, params, rules): it never touches a
+ * socket, so each can be tested in milliseconds.
+ */
+import type { JsonValue } from '../body/json-value.js'
+import type { Shape } from '../body/shape.js'
+import type { GuardRules } from './rules.js'
+
+/** One thing a guard refused, naming the field the way the API writes it. */
+export interface Violation {
+  /** Guard id, e.g. `container.privileged`; stable, shown to clients and in audit records. */
+  readonly guard: string
+  /** API field path as the API writes it, e.g. `HostConfig.Privileged`, or `query.networkmode`. */
+  readonly field: string
+  /** The offending value, short and printable, e.g. `true`, `"/etc:/x"`. */
+  readonly value: string
+  /** Optional extra words, e.g. `is not in guards.container.capabilities`. */
+  readonly detail?: string
+}
+
+/** dockgate's own container, so that exec/attach/archive into it can be refused. */
+export interface SelfIdentity {
+  /** Full 64-hex ids (prefix matches count, as the engine accepts id prefixes). */
+  readonly ids: readonly string[]
+  /** Names without the leading slash. */
+  readonly names: readonly string[]
+}
+
+export interface GuardContext {
+  readonly operationId: string
+  readonly query: URLSearchParams
+  readonly params: Readonly<Record<string, string>>
+  /** API version from the path prefix, undefined when unversioned. */
+  readonly version: string | undefined
+  readonly rules: GuardRules
+  readonly self: SelfIdentity
+}
+
+export interface OperationGuard {
+  /** Which body positions are Go structs vs maps, for the decoder. */
+  readonly shape: Shape
+  /**
+   * 'json' = the body is read (bounded), decoded Go-style, checked, and re-encoded;
+   * 'none' = only query/params are checked; the body (if any) streams through unread.
+   */
+  readonly body: 'json' | 'none'
+  /** Returns every violation, not just the first. `body` is undefined when the request had none. */
+  check(body: JsonValue | undefined, ctx: GuardContext): Violation[]
+}

@@ -1,0 +1,73 @@
+/**
+ * Wiring only: flags/env → loadConfig → startDockgate; signals → graceful close.
+ * Start-up problems (flags, config, policies, listeners) exit with code 2 and a list of
+ * `file:line:col: message` lines — never a stack trace.
+ */
+import pino, { type Logger } from 'pino'
+import { loadConfig } from './config.js'
+import { ConfigError, formatProblem } from './problems.js'
+import { startDockgate, formatAddress, type RunningDockgate } from './server.js'
+import { ListenError } from './listen.js'
+import { discoverSelf } from './self.js'
+
+export const EXIT_USAGE = 2
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let loaded
+  try {
+    loaded = loadConfig(argv, env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) process.stderr.write(`dockgate: ${formatProblem(p)}\n`)
+      process.stderr.write(`dockgate: ${err.problems.length} problem(s); see dockgate --help\n`)
+      return EXIT_USAGE
+    }
+    throw err
+  }
+  if ('help' in loaded) {
+    process.stdout.write(loaded.help)
+    return 0
+  }
+  if ('version' in loaded) {
+    process.stdout.write(loaded.version + '\n')
+    return 0
+  }
+  const config = loaded
+  const logger: Logger = pino({ level: config.logLevel, base: { service: 'dockgate' } })
+  for (const w of config.warnings) logger.warn(w)
+  for (const l of config.listeners) {
+    if (l.policy.unguarded) {
+      logger.warn(
+        `!!! ${formatAddress(l.address)} uses policy "${l.policy.name}", which allows EVERY Engine API call with body guards OFF. ` +
+          `Any client of this socket is root on this host. Use it only to debug or to record traffic. !!!`,
+      )
+    }
+  }
+  let running: RunningDockgate
+  try {
+    running = await startDockgate(config, { logger, self: discoverSelf() })
+  } catch (err) {
+    if (err instanceof ListenError) {
+      process.stderr.write(`dockgate: ${err.message}\n`)
+      return EXIT_USAGE
+    }
+    throw err
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (signal: string): void => {
+      if (stopping) return
+      stopping = true
+      logger.info(`${signal}: closing listeners and open streams`)
+      running.close().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, 'error during shutdown')
+          resolve(1)
+        },
+      )
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+  })
+}

@@ -1,0 +1,53 @@
+/**
+ * Prometheus instruments. Each dockgate instance gets its own Registry (no globals), so two
+ * proxies can run in one test process. Label values come only from closed sets: operation ids from
+ * the route table (or "unknown"), policy names from config, decision and code from fixed lists.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export interface Metrics {
+  readonly registry: Registry
+  readonly requests: Counter<'decision' | 'operation' | 'policy' | 'code'>
+  readonly duration: Histogram<'operation' | 'decision'>
+  readonly openStreams: Gauge<'kind'>
+  readonly upstreamErrors: Counter<'code'>
+  readonly bodyBytes: Counter<'operation'>
+}
+
+export function createMetrics(registry = new Registry(), opts: { processMetrics?: boolean } = {}): Metrics {
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'dockgate_' })
+  return {
+    registry,
+    requests: new Counter({
+      name: 'dockgate_requests_total',
+      help: 'Requests decided, by decision (allow, deny, error), operation, policy and error code ("" when allowed).',
+      labelNames: ['decision', 'operation', 'policy', 'code'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'dockgate_request_duration_seconds',
+      help: 'Time from request to end of response (streams included), by operation and decision.',
+      labelNames: ['operation', 'decision'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300],
+      registers: [registry],
+    }),
+    openStreams: new Gauge({
+      name: 'dockgate_open_streams',
+      help: 'Streams and hijacked connections open now, by kind (stream, hijack).',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    upstreamErrors: new Counter({
+      name: 'dockgate_upstream_errors_total',
+      help: 'Requests that failed because the engine could not be reached or failed mid-request, by error code.',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    bodyBytes: new Counter({
+      name: 'dockgate_inspected_body_bytes_total',
+      help: 'Bytes of request bodies read and inspected by guards, by operation.',
+      labelNames: ['operation'],
+      registers: [registry],
+    }),
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * The request path, in one place. Every request — plain, streamed or hijacked — goes through
+ * `admit()`: normalise → decide → version floor → body guards. Only then is it forwarded
+ * (forward.ts) or spliced (hijack.ts). Any step can stop the request with a DockgateError;
+ * any other exception is a bug and answers 500 DG_INTERNAL — it never lets a request through.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Logger } from 'pino'
+import { normalize } from './normalize.js'
+import { decide } from './policy/decide.js'
+import type { CompiledPolicy } from './policy/compile.js'
+import { guardFor } from './guards/index.js'
+import type { OperationGuard, SelfIdentity, Violation } from './guards/types.js'
+import { decodeBody, encodeBody, BodyError } from './body/gojson.js'
+import { readBody, type BodyLimits } from './body.js'
+import { readUpgradeBody, hijack } from './hijack.js'
+import type { Forwarder } from './forward.js'
+import type { Upstream } from './upstream.js'
+import { DockgateError, isDockgateError } from './errors.js'
+import { sendError, sendErrorRaw } from './respond.js'
+import { audit, type AuditRecord } from './audit.js'
+import type { Metrics } from './metrics.js'
+import { versionBelow } from './version.js'
+import type { ApiRequest } from './types.js'
+
+/** Everything a listener's requests need; built once per listener by server.ts. */
+export interface ListenerContext {
+  readonly listener: string
+  readonly policy: CompiledPolicy
+  readonly upstream: Upstream
+  readonly forwarder: Forwarder
+  readonly limits: BodyLimits
+  readonly logger: Logger
+  readonly metrics: Metrics
+  readonly self: SelfIdentity
+}
+
+/** Where a request stands after admission: allowed, with the body to forward if it was inspected. */
+interface Admitted {
+  readonly api: ApiRequest
+  readonly rule: string | undefined
+  readonly guard: OperationGuard | undefined
+}
+
+/** Steps 1–3: canonical request, policy decision, API version floor. */
+function admit(ctx: ListenerContext, req: IncomingMessage): Admitted {
+  const api = normalize(req.method ?? '', req.url ?? '')
+  const { policy } = ctx
+  const decision = decide(policy, api)
+  const what = `${api.operation.id} (${api.method} ${api.path})`
+  if (!decision.allow) {
+    throw new DockgateError('DG_DENY_OPERATION', `${what} denied by policy "${policy.name}": ${decision.reason}`, {
+      policy: policy.name,
+      ...(decision.rule === undefined ? {} : { rule: decision.rule }),
+    })
+  }
+  if (!policy.unguarded && api.version !== undefined && versionBelow(api.version, policy.guards.apiVersionFloor)) {
+    // Old API versions change semantics: below 1.24 the engine applies a HostConfig sent to
+    // /containers/{id}/start (../shared/engine-notes.md, "Old API versions").
+    throw new DockgateError(
+      'DG_DENY_API_VERSION',
+      `${what} denied by policy "${policy.name}": API version ${api.version} is below the floor ${policy.guards.apiVersionFloor} (guards.api_version_floor)`,
+      { policy: policy.name, rule: 'guards.api_version_floor' },
+    )
+  }
+  const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+  if (contentType === 'application/x-www-form-urlencoded') {
+    // Go's Request.ParseForm merges such a body into the query values the engine reads
+    // (e.g. `fromSrc`, `networkmode`), ahead of the query string dockgate checked.
+    throw new DockgateError('DG_REQ_FORM_BODY', `${what}: form-encoded request bodies are refused (the engine would read parameters from them)`)
+  }
+  const guard = policy.unguarded ? undefined : guardFor(api.operation.id)
+  return { api, rule: decision.rule, guard }
+}
+
+/** Step 4: run the guard on the (decoded) body; returns the canonical body to forward, if read. */
+function inspect(ctx: ListenerContext, admitted: Admitted, raw: Buffer | undefined): Buffer | undefined {
+  const { api, guard } = admitted
+  if (!guard) return undefined
+  let value
+  let canonical: Buffer | undefined
+  if (guard.body === 'json' && raw !== undefined) {
+    ctx.metrics.bodyBytes.inc({ operation: api.operation.id }, raw.length)
+    if (raw.length > 0) {
+      try {
+        value = decodeBody(raw, guard.shape)
+      } catch (err) {
+        if (err instanceof BodyError) {
+          throw new DockgateError('DG_REQ_BAD_BODY', `${api.operation.id} refused: the JSON body is ambiguous or malformed: ${err.reason}`, { policy: ctx.policy.name })
+        }
+        throw err
+      }
+      canonical = Buffer.from(encodeBody(value), 'utf8')
+    } else {
+      canonical = raw
+    }
+  }
+  const violations = guard.check(value, {
+    operationId: api.operation.id,
+    query: api.query,
+    params: api.params,
+    version: api.version,
+    rules: ctx.policy.guards,
+    self: ctx.self,
+  })
+  if (violations.length > 0) {
+    throw new DockgateError('DG_DENY_BODY', `${api.operation.id} denied by policy "${ctx.policy.name}": ${violations.map(describe).join('; ')}`, {
+      policy: ctx.policy.name,
+      rule: violations.map((v) => v.guard).join(','),
+      field: violations.map((v) => v.field).join(','),
+    })
+  }
+  return canonical
+}
+
+function describe(v: Violation): string {
+  return `${v.field}=${v.value} is not allowed (guard ${v.guard}${v.detail ? `: ${v.detail}` : ''})`
+}
+
+function asDockgateError(err: unknown, logger: Logger): DockgateError {
+  if (isDockgateError(err)) return err
+  logger.error({ err }, 'internal error while admitting a request')
+  return new DockgateError('DG_INTERNAL', 'internal error in dockgate; the request was not forwarded')
+}
+
+function record(ctx: ListenerContext, req: IncomingMessage, api: ApiRequest | undefined, started: number, fields: Partial<AuditRecord> & Pick<AuditRecord, 'decision'>): void {
+  const durationMs = Math.round((performance.now() - started) * 1000) / 1000
+  const operation = api?.operation.id ?? 'unknown'
+  const rec: AuditRecord = {
+    listener: ctx.listener,
+    policy: ctx.policy.name,
+    method: req.method ?? '',
+    path: api?.path ?? (req.url ?? '').slice(0, 200),
+    version: api?.version,
+    operation,
+    durationMs,
+    ...fields,
+  }
+  audit(ctx.logger, rec)
+  ctx.metrics.requests.inc({ decision: fields.decision, operation, policy: ctx.policy.name, code: fields.code ?? '' })
+  ctx.metrics.duration.observe({ operation, decision: fields.decision }, durationMs / 1000)
+}
+
+function refusalFields(err: DockgateError, violations?: Violation[]): Partial<AuditRecord> & Pick<AuditRecord, 'decision'> {
+  return {
+    decision: err.status >= 500 ? 'error' : 'deny',
+    code: err.code,
+    reason: err.message,
+    rule: err.source.rule,
+    status: err.status,
+    ...(violations ? { violations } : {}),
+  }
+}
+
+/** Handler for ordinary requests (plain and streamed). */
+export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = performance.now()
+  let api: ApiRequest | undefined
+  let admitted: Admitted
+  let body: Buffer | undefined
+  try {
+    admitted = admit(ctx, req)
+    api = admitted.api
+    const raw = admitted.guard?.body === 'json' ? await readBody(req, ctx.limits) : undefined
+    body = inspect(ctx, admitted, raw)
+  } catch (err) {
+    if (!isDockgateError(err) && req.destroyed) return // client left while we read its body
+    const e = asDockgateError(err, ctx.logger)
+    record(ctx, req, api, started, refusalFields(e))
+    // Unread request bodies would otherwise be parsed as the next request on this connection.
+    if (!req.complete) res.setHeader('Connection', 'close')
+    sendError(res, e, req.method ?? 'GET')
+    return
+  }
+  const kind = api.operation.stream
+  if (kind !== 'none') ctx.metrics.openStreams.inc({ kind })
+  const outcome = await ctx.forwarder.forward(req, res, api, body)
+  if (kind !== 'none') ctx.metrics.openStreams.dec({ kind })
+  if (!outcome.ok && outcome.error) {
+    ctx.metrics.upstreamErrors.inc({ code: outcome.error.code })
+    record(ctx, req, api, started, { ...refusalFields(outcome.error), decision: 'error', rule: admitted.rule })
+    sendError(res, outcome.error, req.method ?? 'GET')
+    return
+  }
+  record(ctx, req, api, started, { decision: 'allow', rule: admitted.rule, status: res.statusCode })
+}
+
+/** Handler for requests carrying `Connection: Upgrade` — same admission, then hijack. */
+export async function handleUpgrade(ctx: ListenerContext, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  const started = performance.now()
+  let api: ApiRequest | undefined
+  let admitted: Admitted
+  let body: Buffer
+  let surplus: Buffer
+  socket.on('error', () => socket.destroy())
+  try {
+    admitted = admit(ctx, req)
+    api = admitted.api
+    if (api.operation.stream !== 'hijack') {
+      throw new DockgateError('DG_REQ_BAD_UPGRADE', `${api.operation.id} (${api.method} ${api.path}) does not take over the connection; Upgrade headers are refused there`)
+    }
+    if (req.headers['transfer-encoding'] !== undefined) {
+      throw new DockgateError('DG_REQ_BAD_UPGRADE', `${api.operation.id}: a chunked body on an upgrade request is refused`)
+    }
+    const length = Number(req.headers['content-length'] ?? '0')
+    if (!Number.isSafeInteger(length) || length < 0) throw new DockgateError('DG_REQ_BAD_UPGRADE', 'invalid Content-Length')
+    if (length > ctx.limits.bytes) throw new DockgateError('DG_REQ_BODY_TOO_LARGE', `request body is larger than the ${ctx.limits.bytes}-byte limit`)
+    ;({ body, surplus } = await readUpgradeBody(socket, head, length, ctx.limits.timeoutMs))
+    const canonical = inspect(ctx, admitted, body)
+    if (canonical !== undefined) body = canonical
+  } catch (err) {
+    if (!isDockgateError(err) && socket.destroyed) return
+    const e = asDockgateError(err, ctx.logger)
+    record(ctx, req, api, started, refusalFields(e))
+    sendErrorRaw(socket, e)
+    return
+  }
+  ctx.metrics.openStreams.inc({ kind: 'hijack' })
+  const outcome = await hijack(req, socket, api, ctx.upstream, body, surplus)
+  ctx.metrics.openStreams.dec({ kind: 'hijack' })
+  if (outcome.error) {
+    ctx.metrics.upstreamErrors.inc({ code: outcome.error.code })
+    record(ctx, req, api, started, { ...refusalFields(outcome.error), decision: 'error', rule: admitted.rule })
+    if (!socket.destroyed) sendErrorRaw(socket, outcome.error)
+    return
+  }
+  record(ctx, req, api, started, { decision: 'allow', rule: admitted.rule, status: outcome.status })
+}

@@ -1,0 +1,37 @@
+/** Where the real engine lives, and how to open connections to it. */
+import net from 'node:net'
+import http from 'node:http'
+
+export type Address = { readonly kind: 'unix'; readonly path: string } | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+
+/** Engine connection parameters shared by forward.ts (pooled) and hijack.ts (one raw socket each). */
+export interface Upstream {
+  readonly address: Address
+  /** Keep-alive pool for plain and streamed requests. */
+  readonly agent: http.Agent
+  /** A fresh socket with half-close allowed, for hijacked connections. */
+  connect(): net.Socket
+  /** Options that point node:http at the engine. */
+  readonly target: { socketPath: string } | { host: string; port: number }
+  close(): void
+}
+
+export function createUpstream(address: Address): Upstream {
+  const target = address.kind === 'unix' ? { socketPath: address.path } : { host: address.host, port: address.port }
+  // Streams hold a socket for as long as they last, so the pool is unbounded; idle sockets are
+  // kept for reuse (keep-alive), up to a few hundred.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' })
+  return {
+    address,
+    agent,
+    target,
+    connect: () =>
+      address.kind === 'unix'
+        ? net.connect({ path: address.path, allowHalfOpen: true })
+        : net.connect({ host: address.host, port: address.port, allowHalfOpen: true }),
+    close: () => agent.destroy(),
+  }
+}
+
+/** Node error codes that mean "the engine is not there" rather than "it failed mid-request". */
+export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ENOTSOCK', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL'])
