@@ -45,6 +45,15 @@ export function createForwarder(upstream: Upstream): Forwarder {
   // Remembered so that shutdown can end a streamed response cleanly (server.ts).
   proxy.on('proxyRes', (proxyRes, _req, res) => {
     ;(res as ServerResponse & { dgUpstream?: IncomingMessage }).dgUpstream = proxyRes
+    // A streamed answer (no Content-Length: wait, events, logs -f, attach without upgrade) must
+    // reach the client as soon as the engine sent its headers: `docker run` waits for the
+    // headers of POST /containers/{id}/wait before it starts the container. node:http holds
+    // headers back until the first body byte, so flush them once http-proxy has copied them.
+    if (proxyRes.headers['content-length'] === undefined) {
+      process.nextTick(() => {
+        if (!res.headersSent && !res.destroyed) res.flushHeaders()
+      })
+    }
   })
   proxy.on('proxyReq', (proxyReq, req) => {
     const res = (req as IncomingMessage & { dgRes?: ServerResponse }).dgRes

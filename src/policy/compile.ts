@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs'
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path'
-import { allOperations, operationIds } from '../endpoints.js'
+import { allOperations, matchEndpoint, operationIds } from '../endpoints.js'
 import { compileGuardRules, DEFAULT_GUARD_RULES, type GuardRules } from '../guards/rules.js'
 import { ConfigError, didYouMean, readText, tidyProblems, type JsonPath, type Problem } from '../problems.js'
 import { ALWAYS_ALLOWED, prepareDecisions } from './decide.js'
@@ -81,6 +81,7 @@ interface DocEntry {
   readonly readError?: string
   readonly doc?: PolicyDoc
   readonly problems: Problem[]
+  readonly warnings: Problem[]
   readonly parents: string[]
   readonly rules: RuleEntry[]
 }
@@ -131,15 +132,15 @@ export class PolicyLoader {
     const text = this.#texts.get(abs)
     const read = text !== undefined ? { text } : readText(abs)
     if ('error' in read) {
-      const failed: DocEntry = { abs, readError: read.error, problems: [], parents: [], rules: [] }
+      const failed: DocEntry = { abs, readError: read.error, problems: [], warnings: [], parents: [], rules: [] }
       this.#entries.set(abs, failed)
       return failed
     }
     const { doc, problems } = parsePolicy(read.text, abs, this.display(abs))
-    const entry: DocEntry = { abs, problems, parents: [], rules: [], ...(doc === undefined ? {} : { doc }) }
+    const entry: DocEntry = { abs, problems, warnings: [], parents: [], rules: [], ...(doc === undefined ? {} : { doc }) }
     this.#entries.set(abs, entry)
     if (doc === undefined) return entry
-    entry.rules.push(...compileRules(doc, problems))
+    entry.rules.push(...compileRules(doc, problems, entry.warnings))
     const here = [...stack, abs]
     for (const ex of doc.extends) {
       const r = resolvePolicyRef(ex.ref, dirname(abs))
@@ -180,7 +181,7 @@ export class PolicyLoader {
     const order = this.#linearize(abs)
     const root = order[order.length - 1]
     const problems: Problem[] = order.flatMap((e) => e.problems)
-    const warnings: Problem[] = []
+    const warnings: Problem[] = order.flatMap((e) => e.warnings)
     const rules = order.flatMap((e) => e.rules)
     meaningChecks(rules, problems, warnings)
 
@@ -241,6 +242,25 @@ export function compilePolicyText(text: string, opts: PolicyLoadOptions & { file
   return result.policy
 }
 
+/**
+ * Operations a deny glob matches with one-segment names but not with the names containing `/`
+ * that the engine routes to the same operation (`{name:.*}`: images, plugins, legacy container
+ * link names): `deny "DELETE /containers/*"` does not cover `DELETE /containers/web/db`.
+ */
+function spanningMisses(glob: CompiledGlob): Array<{ id: string; example: string }> {
+  const out: Array<{ id: string; example: string }> = []
+  for (const op of allOperations()) {
+    if (glob.methods !== '*' && !glob.methods.includes(op.method)) continue
+    if (!op.template.includes('{')) continue
+    const one = op.template.replace(/\{[^}]+\}/g, 'x')
+    const two = op.template.replace(/\{[^}]+\}/g, 'x/y')
+    if (glob.test(one) && !glob.test(two) && matchEndpoint(op.method, two)?.operation.id === op.id) {
+      out.push({ id: op.id, example: two })
+    }
+  }
+  return out
+}
+
 function refProblem(ref: string, r: PolicyRef, baseDir: string, readError: string): string {
   if (r.kind === 'file') return `cannot read policy ${JSON.stringify(ref)}: ${readError}`
   const presets = listPresets()
@@ -250,7 +270,7 @@ function refProblem(ref: string, r: PolicyRef, baseDir: string, readError: strin
 }
 
 /** Checks and compiles each rule's targets: operationIds against the route table, globs with micromatch. */
-function compileRules(doc: PolicyDoc, problems: Problem[]): RuleEntry[] {
+function compileRules(doc: PolicyDoc, problems: Problem[], warnings: Problem[]): RuleEntry[] {
   const ids = operationIds()
   const at = (path: JsonPath): string => {
     const p = doc.yaml.locate(path)
@@ -273,6 +293,13 @@ function compileRules(doc: PolicyDoc, problems: Problem[]): RuleEntry[] {
         const hint = other.length === 0 ? '' : `; with another method it would match ${other.slice(0, 3).map((o) => `${o.method} ${o.id}`).join(', ')}${other.length > 3 ? ', …' : ''}`
         problems.push(doc.yaml.problem(t.path, `${JSON.stringify(glob.text)} matches no Engine API endpoint${hint}`))
         continue
+      }
+      if (src.effect === 'deny') {
+        const missed = spanningMisses(glob)
+        if (missed.length > 0) {
+          warnings.push(doc.yaml.problem(t.path, `${JSON.stringify(glob.text)} does not deny ${missed.map((m) => `${m.id} on ${m.example}`).join(', ')}: ` +
+            'the engine accepts names with / there; deny the operation by id, or use ** for that segment'))
+        }
       }
       targets.push({ key: glob.text, glob, path: t.path })
     }

@@ -128,7 +128,8 @@ export function parsePolicy(text: string, file: string, display: string): { doc?
       return
     }
     if (!has.allow && !has.deny) {
-      problems.push(yaml.problem(['rules', index], 'a rule needs "allow" or "deny"'))
+      // An unknown key (`alow:`) was already reported, with a suggestion; don't say it twice.
+      if (Object.keys(rule).every((k) => k === 'name')) problems.push(yaml.problem(['rules', index], 'a rule needs "allow" or "deny"'))
       return
     }
     const effect = has.allow ? 'allow' : 'deny'

@@ -1,0 +1,146 @@
+/**
+ * Command-line flags and DOCKGATE_* environment variables → raw settings, each remembering where
+ * it came from (`--listen`, `DOCKGATE_LISTEN`) so that config.ts can word its problems.
+ * Nothing here interprets a value; config.ts validates them all.
+ *
+ * The flag table is data: usage text, parsing and the environment variable names all come from it.
+ */
+import { didYouMean, suggest, type Problem } from './problems.js'
+
+/** Settings that both a flag and an environment variable can give. */
+export type SettingKey = 'config' | 'listen' | 'upstream' | 'policy' | 'admin' | 'logLevel'
+
+export interface FlagSpec {
+  readonly key: SettingKey
+  readonly flag: `--${string}`
+  readonly env: `DOCKGATE_${string}`
+  readonly metavar: string
+  /** `--listen` may be given several times; its variable is comma-separated. */
+  readonly repeatable: boolean
+  readonly help: string
+}
+
+export const FLAGS: readonly FlagSpec[] = [
+  { key: 'config', flag: '--config', env: 'DOCKGATE_CONFIG', metavar: 'FILE', repeatable: false, help: 'YAML config file: listeners with their own policies, socket modes, limits' },
+  { key: 'listen', flag: '--listen', env: 'DOCKGATE_LISTEN', metavar: 'ADDR', repeatable: true, help: 'address to serve the Docker API on (repeatable; the variable takes a comma-separated list); replaces the config file\'s listeners' },
+  { key: 'upstream', flag: '--upstream', env: 'DOCKGATE_UPSTREAM', metavar: 'ADDR', repeatable: false, help: 'the Docker engine to forward to' },
+  { key: 'policy', flag: '--policy', env: 'DOCKGATE_POLICY', metavar: 'NAME|FILE', repeatable: false, help: 'policy for listeners that do not name one: a preset name or a YAML file' },
+  { key: 'admin', flag: '--admin', env: 'DOCKGATE_ADMIN', metavar: 'ADDR', repeatable: false, help: 'serve /metrics, /healthz and /readyz on this address (off by default)' },
+  { key: 'logLevel', flag: '--log-level', env: 'DOCKGATE_LOG_LEVEL', metavar: 'LEVEL', repeatable: false, help: 'fatal, error, warn, info, debug, trace or silent' },
+]
+
+/** Other DOCKGATE_* variables dockgate reads (outside the config), so they are not taken for typos. */
+export const OTHER_ENV: Readonly<Record<string, string>> = {
+  DOCKGATE_DEBUG: 'print the stack of an internal error (cli.ts)',
+}
+
+/** One raw value and where it came from. */
+export interface Setting {
+  readonly value: string
+  /** `--listen` or `DOCKGATE_LISTEN`: how problems name it. */
+  readonly origin: string
+}
+
+export type Settings = { readonly [K in SettingKey]?: K extends 'listen' ? readonly Setting[] : Setting }
+
+export interface ParsedArgs {
+  readonly help: boolean
+  readonly version: boolean
+  readonly settings: Settings
+  /** Words that are not flags: room for subcommands (`dockgate check …`). */
+  readonly positionals: readonly string[]
+  readonly problems: readonly Problem[]
+}
+
+const BOOLEAN_FLAGS: Readonly<Record<string, 'help' | 'version'>> = { '--help': 'help', '-h': 'help', '--version': 'version' }
+
+/** Parses argv (without `node` and the script). `--flag value` and `--flag=value`; `--` ends the flags. */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const problems: Problem[] = []
+  const settings: Record<string, Setting | Setting[]> = {}
+  const positionals: string[] = []
+  let help = false
+  let version = false
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? ''
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1))
+      break
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg)
+      continue
+    }
+    const eq = arg.indexOf('=')
+    const name = eq > 0 ? arg.slice(0, eq) : arg
+    const bool = BOOLEAN_FLAGS[name]
+    if (bool !== undefined) {
+      if (eq > 0) problems.push({ message: `${name}: takes no value` })
+      if (bool === 'help') help = true
+      else version = true
+      continue
+    }
+    const spec = FLAGS.find((f) => f.flag === name)
+    if (spec === undefined) {
+      const known = [...FLAGS.map((f) => f.flag), ...Object.keys(BOOLEAN_FLAGS).filter((f) => f.startsWith('--'))]
+      problems.push({ message: `${name}: unknown option${didYouMean(name, known)}` })
+      continue
+    }
+    let value: string
+    if (eq > 0) {
+      value = arg.slice(eq + 1)
+    } else {
+      const next = argv[i + 1]
+      if (next === undefined || (next.startsWith('-') && next !== '-')) {
+        problems.push({ message: `${name}: needs a value (${spec.metavar})` })
+        continue
+      }
+      value = next
+      i++
+    }
+    const setting: Setting = { value, origin: name }
+    if (spec.repeatable) {
+      const list = (settings[spec.key] ??= []) as Setting[]
+      list.push(setting)
+    } else if (settings[spec.key] !== undefined) {
+      problems.push({ message: `${name}: given more than once` })
+    } else {
+      settings[spec.key] = setting
+    }
+  }
+  return { help, version, settings: settings as Settings, positionals, problems }
+}
+
+/**
+ * Reads the DOCKGATE_* variables. An empty value is a problem, not "unset" (never fall back
+ * silently). An unknown DOCKGATE_* name close to a known one is taken for a typo and is a
+ * problem; names far from all of them (other tools' variables) are left alone.
+ */
+export function readEnv(env: NodeJS.ProcessEnv): { settings: Settings; problems: Problem[] } {
+  const problems: Problem[] = []
+  const settings: Record<string, Setting | Setting[]> = {}
+  const known = [...FLAGS.map((f) => f.env), ...Object.keys(OTHER_ENV)]
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('DOCKGATE_') || known.includes(name)) continue
+    if (suggest(name, known).length > 0) problems.push({ message: `${name}: unknown variable${didYouMean(name, known)}` })
+  }
+  for (const spec of FLAGS) {
+    const raw = env[spec.env]
+    if (raw === undefined) continue
+    if (raw.trim() === '') {
+      problems.push({ message: `${spec.env}: is empty; unset it to use the default` })
+      continue
+    }
+    if (!spec.repeatable) {
+      settings[spec.key] = { value: raw.trim(), origin: spec.env }
+      continue
+    }
+    const items = raw.split(',').map((s) => s.trim())
+    if (items.some((s) => s === '')) {
+      problems.push({ message: `${spec.env}: has an empty item in ${JSON.stringify(raw)} (a comma-separated list of addresses)` })
+      continue
+    }
+    settings[spec.key] = items.map((value) => ({ value, origin: spec.env }))
+  }
+  return { settings, problems }
+}
