@@ -22,7 +22,7 @@ export interface FlagSpec {
 
 export const FLAGS: readonly FlagSpec[] = [
   { key: 'config', flag: '--config', env: 'DOCKGATE_CONFIG', metavar: 'FILE', repeatable: false, help: 'YAML config file: listeners with their own policies, socket modes, limits' },
-  { key: 'listen', flag: '--listen', env: 'DOCKGATE_LISTEN', metavar: 'ADDR', repeatable: true, help: 'address to serve the Docker API on (repeatable; the variable takes a comma-separated list); replaces the config file\'s listeners' },
+  { key: 'listen', flag: '--listen', env: 'DOCKGATE_LISTEN', metavar: 'ADDR', repeatable: true, help: 'serve the Docker API here; repeatable (the variable: comma-separated); replaces the config file\'s listeners' },
   { key: 'upstream', flag: '--upstream', env: 'DOCKGATE_UPSTREAM', metavar: 'ADDR', repeatable: false, help: 'the Docker engine to forward to' },
   { key: 'policy', flag: '--policy', env: 'DOCKGATE_POLICY', metavar: 'NAME|FILE', repeatable: false, help: 'policy for listeners that do not name one: a preset name or a YAML file' },
   { key: 'admin', flag: '--admin', env: 'DOCKGATE_ADMIN', metavar: 'ADDR', repeatable: false, help: 'serve /metrics, /healthz and /readyz on this address (off by default)' },
@@ -31,7 +31,7 @@ export const FLAGS: readonly FlagSpec[] = [
 
 /** Other DOCKGATE_* variables dockgate reads (outside the config), so they are not taken for typos. */
 export const OTHER_ENV: Readonly<Record<string, string>> = {
-  DOCKGATE_DEBUG: 'print the stack of an internal error (cli.ts)',
+  DOCKGATE_DEBUG: 'print the stack trace of an internal error',
 }
 
 /** One raw value and where it came from. */
@@ -84,6 +84,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (spec === undefined) {
       const known = [...FLAGS.map((f) => f.flag), ...Object.keys(BOOLEAN_FLAGS).filter((f) => f.startsWith('--'))]
       problems.push({ message: `${name}: unknown option${didYouMean(name, known)}` })
+      // `--lisen x`: take x as its value rather than report it as a stray argument too.
+      const next = argv[i + 1]
+      if (eq < 0 && next !== undefined && !next.startsWith('-')) i++
       continue
     }
     let value: string
@@ -128,7 +131,7 @@ export function readEnv(env: NodeJS.ProcessEnv): { settings: Settings; problems:
     const raw = env[spec.env]
     if (raw === undefined) continue
     if (raw.trim() === '') {
-      problems.push({ message: `${spec.env}: is empty; unset it to use the default` })
+      problems.push({ message: `${spec.env}: is set but empty; give a value or unset it` })
       continue
     }
     if (!spec.repeatable) {

@@ -87,8 +87,3 @@ export function removeSocketFile(address: Address): void {
     /* already gone */
   }
 }
-
-/** True for loopback hosts; binding anything else without TLS earns a warning. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host)
-}

@@ -290,7 +290,10 @@ export function createAjv(): Ajv {
 /** Validates `yaml.value` and turns every schema error into a positioned, readable problem. */
 export function schemaProblems(validate: ValidateFunction, yaml: YamlFile): Problem[] {
   if (validate(yaml.value)) return []
-  return (validate.errors ?? []).map((e) => {
+  const errors = validate.errors ?? []
+  // An anyOf/oneOf says it once for all its branches: drop the branches' own errors.
+  const unions = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => `${e.schemaPath}/`)
+  return errors.filter((e) => !unions.some((u) => e.schemaPath.startsWith(u))).map((e) => {
     const path = pointerToPath(e.instancePath, yaml.value)
     const { at, message, key } = describeSchemaError(e, path)
     return yaml.problem(at, message, key)
@@ -367,7 +370,12 @@ function describeSchemaError(e: ErrorObject, path: Array<string | number>): { at
     case 'const':
       return { at: path, key: false, message: `must be ${JSON.stringify(p['allowedValue'])}` }
     case 'uniqueItems':
-      return { at: path, key: false, message: `items ${String(p['j'])} and ${String(p['i'])} are the same` }
+      return { at: path, key: false, message: `items ${Math.min(Number(p['i']), Number(p['j']))} and ${Math.max(Number(p['i']), Number(p['j']))} are the same` }
+    case 'anyOf': case 'oneOf': {
+      const branches = (e.schema as Array<{ type?: unknown }> | undefined) ?? []
+      const forms = branches.map((b) => [b.type].flat().map((t) => TYPE_WORDS[String(t)] ?? String(t)).join(' or '))
+      return { at: path, key: false, message: `must be ${orList(forms)}, not ${describeValue(e.data)}` }
+    }
     case 'pattern':
       return { at: path, key: false, message: `${describeValue(e.data)} does not match ${String(p['pattern'])}` }
     default:

@@ -8,7 +8,8 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import { createUpstream, type Address, type Upstream } from './upstream.js'
+import { createUpstream, formatAddress, type Address, type Upstream } from './upstream.js'
+export { formatAddress }
 import { createForwarder } from './forward.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { handleRequest, handleUpgrade, type ListenerContext } from './pipeline.js'
@@ -37,10 +38,6 @@ export interface RunningDockgate {
   readonly metrics: Metrics
   /** Stop accepting, end open streams, remove socket files. */
   close(graceMs?: number): Promise<void>
-}
-
-export function formatAddress(a: Address): string {
-  return a.kind === 'unix' ? `unix://${a.path}` : `tcp://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`
 }
 
 export async function startDockgate(

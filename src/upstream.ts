@@ -4,6 +4,11 @@ import http from 'node:http'
 
 export type Address = { readonly kind: 'unix'; readonly path: string } | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
 
+/** `unix:///path` or `tcp://host:port` (IPv6 hosts in brackets), as flags and logs write it. */
+export function formatAddress(a: Address): string {
+  return a.kind === 'unix' ? `unix://${a.path}` : `tcp://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`
+}
+
 /** Engine connection parameters shared by forward.ts (pooled) and hijack.ts (one raw socket each). */
 export interface Upstream {
   readonly address: Address

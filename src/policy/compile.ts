@@ -7,7 +7,7 @@
  * message names; deny always wins over allow (decide.ts).
  */
 import { existsSync } from 'node:fs'
-import { basename, dirname, isAbsolute, relative, resolve } from 'node:path'
+import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 import { allOperations, matchEndpoint, operationIds } from '../endpoints.js'
 import { compileGuardRules, DEFAULT_GUARD_RULES, type GuardRules } from '../guards/rules.js'
 import { ConfigError, didYouMean, readText, tidyProblems, type JsonPath, type Problem } from '../problems.js'
@@ -15,7 +15,7 @@ import { ALWAYS_ALLOWED, prepareDecisions } from './decide.js'
 import { deepFreeze } from './freeze.js'
 import { compileGlob, looksLikeGlob, operationsMatching, type CompiledGlob } from './glob.js'
 import { guardsValid, parsePolicy, type PolicyDoc, type RuleDoc } from './load.js'
-import { listPresets, resolvePolicyRef, type PolicyRef } from './presets.js'
+import { listPresets, presetDir, resolvePolicyRef, type PolicyRef } from './presets.js'
 
 /** One rule, ready for decide(). */
 export interface CompiledRule {
@@ -147,7 +147,7 @@ export class PolicyLoader {
       const loop = here.indexOf(r.path)
       if (loop >= 0) {
         const chain = [...here.slice(loop), r.path].map((p) => basename(p)).join(' → ')
-        problems.push(doc.yaml.problem(ex.path, `extends itself: ${chain}`))
+        problems.push(doc.yaml.problem(ex.path, `cycle in extends: ${chain}`))
         continue
       }
       if (entry.parents.includes(r.path)) {
@@ -200,7 +200,7 @@ export class PolicyLoader {
 
     const unguarded = order.some((e) => e.doc?.unguarded === true)
     const rootDoc = root?.doc
-    if (rootDoc !== undefined && rules.length === 0 && !unguarded) {
+    if (rootDoc !== undefined && rules.length === 0 && !unguarded && problems.length === 0) {
       warnings.push(rootDoc.yaml.problem(['rules'], 'the policy has no rules: it allows nothing but /_ping', true))
     }
     const tidy = { problems: tidyProblems(problems), warnings: tidyProblems(warnings) }
@@ -289,7 +289,7 @@ function compileRules(doc: PolicyDoc, problems: Problem[], warnings: Problem[]):
       for (const m of msgs) problems.push(doc.yaml.problem(t.path, m))
       if (glob === undefined) continue
       if (operationsMatching(glob, allOperations()).length === 0) {
-        const other = operationsMatching({ ...glob, methods: '*' }, allOperations())
+        const other = allOperations().filter((o) => glob.test(o.template.replace(/\{[^}]+\}/g, 'x')))
         const hint = other.length === 0 ? '' : `; with another method it would match ${other.slice(0, 3).map((o) => `${o.method} ${o.id}`).join(', ')}${other.length > 3 ? ', …' : ''}`
         problems.push(doc.yaml.problem(t.path, `${JSON.stringify(glob.text)} matches no Engine API endpoint${hint}`))
         continue
@@ -297,7 +297,8 @@ function compileRules(doc: PolicyDoc, problems: Problem[], warnings: Problem[]):
       if (src.effect === 'deny') {
         const missed = spanningMisses(glob)
         if (missed.length > 0) {
-          warnings.push(doc.yaml.problem(t.path, `${JSON.stringify(glob.text)} does not deny ${missed.map((m) => `${m.id} on ${m.example}`).join(', ')}: ` +
+          const list = missed.slice(0, 3).map((m) => `${m.id} on ${m.example}`).join(', ') + (missed.length > 3 ? ` and ${missed.length - 3} more` : '')
+          warnings.push(doc.yaml.problem(t.path, `${JSON.stringify(glob.text)} does not deny ${list}: ` +
             'the engine accepts names with / there; deny the operation by id, or use ** for that segment'))
         }
       }
@@ -317,20 +318,22 @@ function compileRules(doc: PolicyDoc, problems: Problem[], warnings: Problem[]):
 }
 
 /**
- * Checks across the whole rule list (parents included). Errors: a rule name used twice (denial
- * messages must name one rule). Warnings: a rule that repeats an earlier one exactly, a target
- * already allowed/denied, an allow that a deny cancels, a deny of the always-allowed /_ping.
+ * Checks across the whole rule list (parents included). Error: a rule name used twice (a denial
+ * must name one rule). Warnings: a rule that repeats an earlier one exactly, a target already
+ * allowed/denied earlier, an allow that an earlier (or same-file) deny cancels, a deny of the
+ * always-allowed /_ping. A child denying what its parent allows is the normal way to narrow a
+ * preset and is not reported. Warnings located in the shipped presets are dropped: they come from
+ * how a user's file combines them, and point at a file the user cannot change.
  */
 function meaningChecks(rules: readonly RuleEntry[], problems: Problem[], warnings: Problem[]): void {
-  const denyOps = new Map<string, RuleEntry>()
-  for (const r of rules) {
-    if (r.src.effect !== 'deny') continue
-    for (const t of r.targets) if (t.op !== undefined && !denyOps.has(t.op)) denyOps.set(t.op, r)
+  const found: Array<{ readonly doc: PolicyDoc; readonly warning: Problem }> = []
+  const warn = (r: RuleEntry, path: JsonPath, message: string): void => {
+    found.push({ doc: r.doc, warning: r.doc.yaml.problem(path, message) })
   }
   const names = new Map<string, RuleEntry>()
   const exact = new Map<string, RuleEntry>()
   const covered = { allow: new Map<string, RuleEntry>(), deny: new Map<string, RuleEntry>() }
-  for (const r of rules) {
+  rules.forEach((r, order) => {
     const y = r.doc.yaml
     const i = r.src.index
     if (r.src.name !== undefined) {
@@ -342,30 +345,33 @@ function meaningChecks(rules: readonly RuleEntry[], problems: Problem[], warning
       const key = `${r.src.effect} ${[...new Set(r.targets.map((t) => t.key))].sort().join(' ')}`
       const prev = exact.get(key)
       if (prev !== undefined) {
-        warnings.push(y.problem(['rules', i], `repeats rule ${prev.rule.name} exactly`))
-        continue
+        warn(r, ['rules', i], `repeats rule ${prev.rule.name} exactly`)
+        return
       }
       exact.set(key, r)
     }
     const here = new Set<string>()
     for (const t of r.targets) {
       if (here.has(t.key)) {
-        warnings.push(y.problem(t.path, `${t.key} is listed twice in this rule`))
+        warn(r, t.path, `${t.key} is listed twice in this rule`)
         continue
       }
       here.add(t.key)
       const seen = covered[r.src.effect]
       const prev = seen.get(t.key)
       if (prev === undefined) seen.set(t.key, r)
-      else warnings.push(y.problem(t.path, `${t.key} is already ${r.src.effect === 'allow' ? 'allowed' : 'denied'} by rule ${prev.rule.name}`))
-      if (t.op === undefined) continue
-      if (r.src.effect === 'deny' && ALWAYS_ALLOWED.has(t.op)) {
-        warnings.push(y.problem(t.path, `${t.op} is always allowed (clients negotiate the API version with /_ping): this deny has no effect`))
-      }
-      const deny = denyOps.get(t.op)
-      if (r.src.effect === 'allow' && deny !== undefined) {
-        warnings.push(y.problem(t.path, `${t.op} is also denied by rule ${deny.rule.name}, and deny wins: this allow has no effect`))
-      }
+      else warn(r, t.path, `${t.key} is already ${r.src.effect === 'allow' ? 'allowed' : 'denied'} by rule ${prev.rule.name}`)
+      if (t.op === undefined || !ALWAYS_ALLOWED.has(t.op) || r.src.effect !== 'deny') continue
+      warn(r, t.path, `${t.op} is always allowed (clients negotiate the API version with /_ping): this deny has no effect`)
     }
-  }
+    if (r.src.effect !== 'allow') return
+    for (const t of r.targets) {
+      if (t.op === undefined || ALWAYS_ALLOWED.has(t.op)) continue
+      const deny = rules.find((d, j) => d.src.effect === 'deny' && (j < order || d.doc === r.doc) && d.targets.some((dt) => dt.op === t.op))
+      if (deny !== undefined) warn(r, t.path, `${t.op} is also denied by rule ${deny.rule.name}, and deny wins: this allow has no effect`)
+    }
+  })
+  const presets = `${presetDir()}${sep}`
+  for (const f of found) if (!f.doc.file.startsWith(presets)) warnings.push(f.warning)
 }
+

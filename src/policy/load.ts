@@ -135,7 +135,7 @@ export function parsePolicy(text: string, file: string, display: string): { doc?
     const effect = has.allow ? 'allow' : 'deny'
     const value = rule[effect]
     const targets: TargetDoc[] = typeof value === 'string'
-      ? [{ text: value, path: ['rules', index, effect] }]
+      ? (value === '' ? [] : [{ text: value, path: ['rules', index, effect] }])
       : Array.isArray(value)
         ? value.flatMap((t, i) => (typeof t === 'string' && t !== '' ? [{ text: t, path: ['rules', index, effect, i] }] : []))
         : []

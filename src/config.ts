@@ -1,0 +1,509 @@
+/**
+ * Flags, DOCKGATE_* variables and the YAML config file → one deep-frozen Config.
+ *
+ * Precedence: flags > environment > config file > DEFAULTS. `--listen` / DOCKGATE_LISTEN replace
+ * the config file's listeners; `--policy` / DOCKGATE_POLICY apply to listeners that name no policy.
+ * Every problem is collected — flags, variables, the file, every policy — and thrown together
+ * as a ConfigError; the CLI prints them and exits 2 (STYLE.md, "Configuration and policy validation").
+ */
+import { readFileSync } from 'node:fs'
+import { isIPv4, isIPv6 } from 'node:net'
+import { dirname, join, posix, resolve } from 'node:path'
+import { FLAGS, OTHER_ENV, parseArgs, readEnv, type Setting, type SettingKey } from './args.js'
+import { PolicyLoader, type CompiledPolicy, type RefOrigin } from './policy/compile.js'
+import { deepFreeze } from './policy/freeze.js'
+import { listPresets, packageRoot, presetPath } from './policy/presets.js'
+import {
+  ConfigError, createAjv, describeFsError, didYouMean, formatProblem, parseYaml, readText, schemaProblems, tidyProblems,
+  type JsonPath, type Problem, type YamlFile,
+} from './problems.js'
+import { formatAddress, type Address } from './upstream.js'
+
+export type { Address }
+
+/** pino's levels (pino `levels.values`, plus `silent`). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** Every default in one place. */
+export const DEFAULTS = Object.freeze({
+  /** The engine's own socket (address). */
+  upstream: 'unix:///var/run/docker.sock',
+  /** Policy for listeners that name none (preset name): look, never touch. */
+  policy: 'read-only',
+  /** Where dockgate serves when flags, environment and config file name no listener (address). */
+  listen: 'unix:///var/run/dockgate.sock',
+  /** pino level. */
+  logLevel: 'info' as LogLevel,
+  /** Unix socket file mode (octal): owner and group may connect, others may not. */
+  socketMode: 0o660,
+  /** Largest request body read for inspection (bytes; 1 MiB). A container create body is a few KiB. */
+  bodyBytes: 1024 * 1024,
+  /** Deadline for an inspected body to arrive (milliseconds; 30 s). */
+  bodyTimeoutMs: 30_000,
+})
+
+/** Upper bounds, so that a typo cannot make a limit meaningless. */
+const LIMIT_MAX = Object.freeze({
+  /** bytes; 1 GiB. */
+  bodyBytes: 1024 * 1024 * 1024,
+  /** milliseconds; 1 h (setTimeout fires at once above 2^31-1 ms anyway). */
+  bodyTimeoutMs: 3_600_000,
+})
+
+export interface ListenerConfig {
+  readonly address: Address
+  readonly policy: CompiledPolicy
+  /** Unix socket file mode, e.g. 0o660 (ignored for TCP). */
+  readonly mode: number
+  readonly uid?: number
+  readonly gid?: number
+}
+
+export interface Config {
+  readonly upstream: Address
+  readonly admin?: Address
+  readonly logLevel: LogLevel
+  readonly limits: { readonly bodyBytes: number; readonly bodyTimeoutMs: number }
+  readonly listeners: readonly ListenerConfig[]
+  /** Things to print at start that do not stop dockgate, already formatted (`file:line:col: message`). */
+  readonly warnings: readonly string[]
+  /** Absolute path of the config file, when one was used. */
+  readonly configFile?: string
+}
+
+export interface LoadConfigOptions {
+  /** Base for relative paths in flags and variables; default process.cwd(). */
+  readonly cwd?: string
+  /** User and group databases for `owner:` / `group:` names; default /etc/passwd, /etc/group. */
+  readonly passwdFile?: string
+  readonly groupFile?: string
+}
+
+export { formatAddress }
+
+// ---------------------------------------------------------------------------------------------
+// Addresses
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+/** sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL. */
+const UNIX_PATH_MAX = 107
+
+/**
+ * `unix:///abs/path.sock` or `tcp://HOST:PORT` (`tcp://[::1]:2375`). Port 0 (any free port) only
+ * where dockgate listens. The error is a phrase that names the form to write.
+ */
+export function parseAddress(text: string, opts: { allowPort0?: boolean } = {}): { address: Address } | { error: string } {
+  if (text.startsWith('unix://')) {
+    const path = text.slice('unix://'.length)
+    if (!path.startsWith('/')) return { error: 'the unix socket path must be absolute, as in unix:///run/dockgate.sock' }
+    if (path.includes('\0')) return { error: 'the unix socket path contains a NUL byte' }
+    const clean = posix.normalize(path)
+    if (clean !== path || (path.length > 1 && path.endsWith('/'))) return { error: `write the path plainly: unix://${clean.replace(/\/$/, '')}` }
+    if (Buffer.byteLength(path) > UNIX_PATH_MAX) return { error: `the unix socket path is ${Buffer.byteLength(path)} bytes; the limit is ${UNIX_PATH_MAX}` }
+    return { address: { kind: 'unix', path } }
+  }
+  if (text.startsWith('tcp://')) {
+    const rest = text.slice('tcp://'.length)
+    const bracketed = rest.startsWith('[')
+    if (!bracketed && (rest.match(/:/g) ?? []).length > 1) return { error: 'write an IPv6 address in brackets, as in tcp://[::1]:2375' }
+    const m = bracketed ? /^\[([^\]]*)\](?::(.*))?$/.exec(rest) : /^([^:[\]]*)(?::(.*))?$/.exec(rest)
+    if (m === null) return { error: 'expected tcp://HOST:PORT' }
+    const host = m[1] ?? ''
+    const portText = m[2]
+    if (host === '') return { error: 'the host is missing: tcp://HOST:PORT' }
+    if (bracketed ? !isIPv6(host) : !(isIPv4(host) || HOSTNAME.test(host))) return { error: `${JSON.stringify(host)} is not a valid ${bracketed ? 'IPv6 address' : 'host name or IPv4 address'}` }
+    if (portText === undefined || portText === '') return { error: 'the port is missing: tcp://HOST:PORT' }
+    if (!/^[0-9]{1,5}$/.test(portText)) return { error: `${JSON.stringify(portText)} is not a port number${portText.includes('/') ? ' (no path after the port)' : ''}` }
+    const port = Number(portText)
+    const min = opts.allowPort0 === true ? 0 : 1
+    if (port < min || port > 65535) return { error: `port ${port} is out of range (${min}–65535)` }
+    return { address: { kind: 'tcp', host, port } }
+  }
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(text)
+  if (scheme !== null) return { error: `unsupported scheme "${scheme[1] ?? ''}://"; use unix:///path.sock or tcp://HOST:PORT` }
+  if (text.startsWith('/')) return { error: `write unix://${text}` }
+  if (/^[^/]+:[0-9]+$/.test(text)) return { error: `write tcp://${text}` }
+  return { error: 'expected unix:///path.sock or tcp://HOST:PORT' }
+}
+
+/** True for addresses only this host can reach. */
+export function isLoopback(a: Address): boolean {
+  if (a.kind === 'unix') return true
+  const h = a.host.toLowerCase()
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || /^::ffff:127\.\d+\.\d+\.\d+$/.test(h)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The config file
+
+const ownerSchema = { type: ['string', 'integer'], minLength: 1, minimum: 0, maximum: 4294967294 }
+
+/** The config file schema: additionalProperties false everywhere. */
+export const configSchema: Readonly<Record<string, unknown>> = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    upstream: { type: 'string', minLength: 1 },
+    admin: { type: 'string', minLength: 1 },
+    log_level: { type: 'string', minLength: 1 },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        body_bytes: { type: 'integer', minimum: 1, maximum: LIMIT_MAX.bodyBytes },
+        body_timeout_ms: { type: 'integer', minimum: 1, maximum: LIMIT_MAX.bodyTimeoutMs },
+      },
+    },
+    listeners: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['listen'],
+        properties: {
+          listen: { type: 'string', minLength: 1 },
+          policy: { type: 'string', minLength: 1 },
+          mode: { type: ['string', 'integer'] },
+          owner: ownerSchema,
+          group: ownerSchema,
+        },
+      },
+    },
+  },
+}
+
+const validateConfig = createAjv().compile(configSchema)
+
+/** Where a value came from: a flag or variable (`--listen: …`) or a place in the config file. */
+interface Where {
+  problem(message: string): Problem
+  /** `--listen`, `DOCKGATE_LISTEN`, `config.yaml:7:13 (listeners[1].listen)`. */
+  readonly label: string
+}
+
+const fromSetting = (s: Setting): Where => ({ problem: (message) => ({ message: `${s.origin}: ${message}` }), label: s.origin })
+const fromFile = (yaml: YamlFile, path: JsonPath): Where => {
+  const { line, col } = yaml.locate(path)
+  return { problem: (message) => yaml.problem(path, message), label: `${yaml.file}:${line}:${col}` }
+}
+const fromDefault = (what: string): Where => ({ problem: (message) => ({ message: `default ${what}: ${message}` }), label: `the default ${what}` })
+
+/** A value and where it came from. */
+interface Sourced<T> {
+  readonly value: T
+  readonly where: Where
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users and groups
+
+function lookupId(
+  kind: 'user' | 'group', value: string | number, file: string, cache: Map<string, Map<string, number> | string>,
+): { id: number } | { error: string } {
+  if (typeof value === 'number') return { id: value }
+  if (/^[0-9]+$/.test(value)) return { id: Number(value) }
+  let table = cache.get(file)
+  if (table === undefined) {
+    try {
+      const names = new Map<string, number>()
+      for (const line of readFileSync(file, 'utf8').split('\n')) {
+        const [name, , id] = line.split(':')
+        if (name !== undefined && id !== undefined && /^[0-9]+$/.test(id) && !name.startsWith('#')) names.set(name, Number(id))
+      }
+      table = names
+    } catch (err) {
+      table = describeFsError(err)
+    }
+    cache.set(file, table)
+  }
+  if (typeof table === 'string') return { error: `cannot read ${file} to find ${kind} ${JSON.stringify(value)}: ${table}` }
+  const id = table.get(value)
+  return id === undefined ? { error: `unknown ${kind} ${JSON.stringify(value)} (not in ${file})${didYouMean(value, table.keys())}` } : { id }
+}
+
+/** `"0660"` → 0o660. YAML reads an unquoted 0660 as the decimal number 660, hence strings only. */
+function parseMode(value: unknown): { mode: number } | { error: string } {
+  if (typeof value === 'number') return { error: `write the mode as a quoted octal string, like "0660" (unquoted, YAML reads ${value} as a decimal number)` }
+  const m = /^(?:0o?)?([0-7]{1,3})$/.exec(String(value))
+  if (m === null) return { error: `${JSON.stringify(value)} is not an octal mode of at most 0777, like "0660"` }
+  return { mode: parseInt(m[1] ?? '', 8) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// loadConfig
+
+/** What one loadConfig call has found so far. */
+interface Run {
+  readonly cwd: string
+  readonly opts: LoadConfigOptions
+  readonly problems: Problem[]
+  readonly warnings: Problem[]
+  /** /etc/passwd and /etc/group, read once: name → id, or why they could not be read. */
+  readonly ids: Map<string, Map<string, number> | string>
+}
+
+/** The config file, or an empty one when none was given. */
+interface ConfigFile {
+  readonly path?: string
+  readonly yaml?: YamlFile
+  readonly data: Readonly<Record<string, unknown>>
+}
+
+interface PolicyChoice {
+  readonly ref: string
+  readonly baseDir: string
+  readonly origin: RefOrigin
+}
+
+/** A listener before its values are checked: each value with where it came from. */
+interface Draft {
+  readonly listen: Sourced<unknown>
+  readonly policy: PolicyChoice
+  readonly mode?: Sourced<unknown>
+  readonly owner?: Sourced<unknown>
+  readonly group?: Sourced<unknown>
+}
+
+/**
+ * Everything dockgate needs to start, or `{help}` / `{version}`. Throws ConfigError listing every
+ * problem found in flags, variables, the config file and every policy it names.
+ */
+export function loadConfig(
+  argv: readonly string[], env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {},
+): Config | { help: string } | { version: string } {
+  const args = parseArgs(argv)
+  if (args.help) return { help: usage() }
+  if (args.version) return { version: packageVersion() }
+  const envs = readEnv(env)
+  const run: Run = { cwd: opts.cwd ?? process.cwd(), opts, problems: [...args.problems, ...envs.problems], warnings: [], ids: new Map() }
+  for (const word of args.positionals) run.problems.push({ message: `unexpected argument ${JSON.stringify(word)} (dockgate takes only options; see --help)` })
+  const pick = (k: Exclude<SettingKey, 'listen'>): Setting | undefined => args.settings[k] ?? envs.settings[k]
+  const file = readConfigFile(run, pick('config'))
+  const layered = (k: Exclude<SettingKey, 'listen'>, fileKey: string): Sourced<unknown> | undefined => fromSettingValue(pick(k)) ?? fileEntry(file, fileKey)
+
+  const upstream = checkAddress(run, layered('upstream', 'upstream') ?? { value: DEFAULTS.upstream, where: fromDefault('upstream') }, false)
+  const adminSrc = layered('admin', 'admin')
+  const admin = adminSrc === undefined ? undefined : checkAddress(run, adminSrc, true)
+  if (admin !== undefined && adminSrc !== undefined) {
+    if (!isLoopback(admin)) run.warnings.push(adminSrc.where.problem(`${formatAddress(admin)} serves metrics and health to the network; bind it to 127.0.0.1 unless that is intended`))
+    if (upstream !== undefined && formatAddress(admin) === formatAddress(upstream)) run.problems.push(adminSrc.where.problem(`${formatAddress(admin)} is the upstream engine's address`))
+  }
+  const logLevel = checkLogLevel(run, layered('logLevel', 'log_level'))
+  const drafts = draftListeners(run, file, args.settings.listen ?? envs.settings.listen, pick('policy'))
+  const listeners = checkListeners(run, drafts, { upstream, admin })
+
+  const problems = tidyProblems(run.problems)
+  if (problems.length > 0 || upstream === undefined) throw new ConfigError(problems)
+  return deepFreeze({
+    upstream,
+    ...(admin === undefined ? {} : { admin }),
+    logLevel,
+    limits: readLimits(file),
+    listeners,
+    warnings: tidyProblems(run.warnings).map(formatProblem),
+    ...(file.path === undefined ? {} : { configFile: file.path }),
+  })
+}
+
+function fromSettingValue(s: Setting | undefined): Sourced<unknown> | undefined {
+  return s === undefined ? undefined : { value: s.value, where: fromSetting(s) }
+}
+
+function fileEntry(file: ConfigFile, key: string): Sourced<unknown> | undefined {
+  return file.yaml !== undefined && key in file.data ? { value: file.data[key], where: fromFile(file.yaml, [key]) } : undefined
+}
+
+function readConfigFile(run: Run, setting: Setting | undefined): ConfigFile {
+  if (setting === undefined) return { data: {} }
+  const path = resolve(run.cwd, setting.value)
+  const read = readText(path)
+  if ('error' in read) {
+    run.problems.push(fromSetting(setting).problem(`cannot read ${JSON.stringify(setting.value)}: ${read.error}`))
+    return { path, data: {} }
+  }
+  const { yaml, problems } = parseYaml(read.text, displayPath(path, run.cwd))
+  run.problems.push(...problems)
+  if (problems.length > 0) return { path, data: {} }
+  // A file with only comments is an empty mapping: all defaults.
+  if (yaml.value === null || yaml.value === undefined) return { path, yaml, data: {} }
+  run.problems.push(...schemaProblems(validateConfig, yaml))
+  const data = typeof yaml.value === 'object' && !Array.isArray(yaml.value) ? (yaml.value as Record<string, unknown>) : {}
+  return { path, yaml, data }
+}
+
+function checkAddress(run: Run, s: Sourced<unknown>, listening: boolean): Address | undefined {
+  if (typeof s.value !== 'string') return undefined // the schema reported it
+  const r = parseAddress(s.value, { allowPort0: listening })
+  if ('error' in r) {
+    run.problems.push(s.where.problem(`${r.error} (got ${JSON.stringify(s.value)})`))
+    return undefined
+  }
+  return r.address
+}
+
+function checkLogLevel(run: Run, s: Sourced<unknown> | undefined): LogLevel {
+  if (s === undefined || typeof s.value !== 'string') return DEFAULTS.logLevel
+  const text = s.value
+  const level = LOG_LEVELS.find((l) => l === text)
+  if (level !== undefined) return level
+  run.problems.push(s.where.problem(`unknown log level ${JSON.stringify(text)}${didYouMean(text, LOG_LEVELS)}; use ${LOG_LEVELS.join(', ')}`))
+  return DEFAULTS.logLevel
+}
+
+function readLimits(file: ConfigFile): Config['limits'] {
+  const raw = (typeof file.data['limits'] === 'object' && file.data['limits'] !== null ? file.data['limits'] : {}) as Record<string, unknown>
+  return {
+    bodyBytes: typeof raw['body_bytes'] === 'number' ? raw['body_bytes'] : DEFAULTS.bodyBytes,
+    bodyTimeoutMs: typeof raw['body_timeout_ms'] === 'number' ? raw['body_timeout_ms'] : DEFAULTS.bodyTimeoutMs,
+  }
+}
+
+/**
+ * `--listen` / DOCKGATE_LISTEN replace the file's listeners; the file's listeners come next; the
+ * default listener last. `--policy` / DOCKGATE_POLICY serve every listener that names no policy.
+ */
+function draftListeners(run: Run, file: ConfigFile, listen: readonly Setting[] | undefined, policySetting: Setting | undefined): Draft[] {
+  const defaultPolicy: PolicyChoice = policySetting !== undefined
+    ? { ref: policySetting.value, baseDir: run.cwd, origin: (m) => fromSetting(policySetting).problem(m) }
+    : { ref: DEFAULTS.policy, baseDir: run.cwd, origin: (m) => fromDefault('policy').problem(m) }
+  if (listen !== undefined) return listen.map((s) => ({ listen: { value: s.value, where: fromSetting(s) }, policy: defaultPolicy }))
+  const list = file.data['listeners']
+  const yaml = file.yaml
+  if (!Array.isArray(list) || yaml === undefined) return [{ listen: { value: DEFAULTS.listen, where: fromDefault('listen') }, policy: defaultPolicy }]
+  const configDir = dirname(file.path ?? run.cwd)
+  const drafts: Draft[] = []
+  list.forEach((raw: unknown, i) => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return // the schema reported it
+    const l = raw as Record<string, unknown>
+    const at = (key: string): Sourced<unknown> | undefined => (key in l ? { value: l[key], where: fromFile(yaml, ['listeners', i, key]) } : undefined)
+    const ref = l['policy']
+    const [mode, owner, group] = [at('mode'), at('owner'), at('group')]
+    drafts.push({
+      listen: at('listen') ?? { value: undefined, where: fromFile(yaml, ['listeners', i]) },
+      policy: typeof ref === 'string' ? { ref, baseDir: configDir, origin: (m) => yaml.problem(['listeners', i, 'policy'], m) } : defaultPolicy,
+      ...(mode === undefined ? {} : { mode }),
+      ...(owner === undefined ? {} : { owner }),
+      ...(group === undefined ? {} : { group }),
+    })
+  })
+  if (policySetting !== undefined && drafts.length > 0 && drafts.every((d) => d.policy !== defaultPolicy)) {
+    run.warnings.push(fromSetting(policySetting).problem('is not used: every listener in the config file names its own policy'))
+  }
+  return drafts
+}
+
+/** Checks each listener, loads its policy (each file once), and checks them against each other. */
+function checkListeners(run: Run, drafts: readonly Draft[], others: { upstream: Address | undefined; admin: Address | undefined }): ListenerConfig[] {
+  const loader = new PolicyLoader({ cwd: run.cwd })
+  const listeners: ListenerConfig[] = []
+  const addresses = new Map<string, string>()
+  const policyNames = new Map<string, string>()
+  for (const d of drafts) {
+    const address = checkAddress(run, d.listen, true)
+    const { policy, problems, warnings } = loader.load(d.policy.ref, { baseDir: d.policy.baseDir, origin: d.policy.origin })
+    run.problems.push(...problems)
+    run.warnings.push(...warnings)
+    const socket = checkSocketOptions(run, d, address)
+    if (address === undefined) continue
+    const key = formatAddress(address)
+    const first = addresses.get(key)
+    const anyPort = address.kind === 'tcp' && address.port === 0
+    if (first !== undefined && !anyPort) run.problems.push(d.listen.where.problem(`${key} is already the address of another listener (${first})`))
+    else addresses.set(key, d.listen.where.label)
+    if (others.upstream !== undefined && key === formatAddress(others.upstream)) run.problems.push(d.listen.where.problem(`${key} is the upstream engine's address; dockgate would forward to itself`))
+    if (others.admin !== undefined && key === formatAddress(others.admin)) run.problems.push(d.listen.where.problem(`${key} is also the admin address`))
+    if (!isLoopback(address)) {
+      run.warnings.push(d.listen.where.problem(`${key} is reachable from the network without TLS: anyone who can connect gets what policy ${JSON.stringify(policy?.name ?? d.policy.ref)} allows`))
+    }
+    if (policy === undefined) continue
+    const other = policyNames.get(policy.name)
+    if (other !== undefined && other !== policy.source) {
+      run.problems.push(d.policy.origin(`policy name ${JSON.stringify(policy.name)} is also the name of ${displayPath(other, run.cwd)}; names label logs and metrics, so they must differ (set "name:" in one of them)`))
+    } else {
+      policyNames.set(policy.name, policy.source)
+    }
+    listeners.push({ address, policy, ...socket })
+  }
+  return listeners
+}
+
+/** mode, owner and group: unix sockets only; names resolved through /etc/passwd and /etc/group. */
+function checkSocketOptions(run: Run, d: Draft, address: Address | undefined): { mode: number; uid?: number; gid?: number } {
+  const out: { mode: number; uid?: number; gid?: number } = { mode: DEFAULTS.socketMode }
+  if (address?.kind === 'tcp') {
+    for (const opt of [d.mode, d.owner, d.group]) {
+      if (opt !== undefined) run.problems.push(opt.where.problem(`applies to unix sockets only, not to ${formatAddress(address)}`))
+    }
+  }
+  if (d.mode !== undefined) {
+    const r = parseMode(d.mode.value)
+    if ('error' in r) run.problems.push(d.mode.where.problem(r.error))
+    else {
+      out.mode = r.mode
+      if ((r.mode & 0o007) !== 0) run.warnings.push(d.mode.where.problem(`mode ${formatMode(r.mode)} lets every local user connect to this socket`))
+    }
+  }
+  for (const [kind, opt] of [['user', d.owner], ['group', d.group]] as const) {
+    if (opt === undefined || (typeof opt.value !== 'string' && typeof opt.value !== 'number')) continue // the schema reported it
+    const table = kind === 'user' ? run.opts.passwdFile ?? '/etc/passwd' : run.opts.groupFile ?? '/etc/group'
+    const r = lookupId(kind, opt.value, table, run.ids)
+    if ('error' in r) run.problems.push(opt.where.problem(r.error))
+    else if (kind === 'user') out.uid = r.id
+    else out.gid = r.id
+  }
+  return out
+}
+
+function formatMode(mode: number): string {
+  return `0${mode.toString(8).padStart(3, '0')}`
+}
+
+function displayPath(abs: string, cwd: string): string {
+  return abs.startsWith(`${cwd}/`) ? abs.slice(cwd.length + 1) : abs
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown }
+  return `dockgate ${String(pkg.version)}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Usage
+
+/** The text `dockgate --help` prints: flags with their variables and defaults, and the presets found in policies/. */
+export function usage(): string {
+  const defaults: Partial<Record<string, string>> = { listen: DEFAULTS.listen, upstream: DEFAULTS.upstream, policy: DEFAULTS.policy, logLevel: DEFAULTS.logLevel }
+  const rows: Array<readonly [string, string]> = FLAGS.map((f) => {
+    const d = defaults[f.key]
+    return [`  ${f.flag} ${f.metavar}`, `${f.help}${d === undefined ? '' : ` (default ${d})`}; env ${f.env}`]
+  })
+  rows.push(['  -h, --help', 'print this help'], ['  --version', 'print the version'])
+  const width = Math.max(...rows.map(([a]) => a.length)) + 2
+  const presets = listPresets().map((name) => {
+    const read = readText(presetPath(name))
+    const value = 'text' in read ? parseYaml(read.text, name).yaml.value : undefined
+    const description = value !== null && typeof value === 'object' && typeof (value as Record<string, unknown>)['description'] === 'string'
+      ? String((value as Record<string, unknown>)['description'])
+      : ''
+    return [`  ${name}`, description] as const
+  })
+  const pwidth = Math.max(0, ...presets.map(([a]) => a.length)) + 2
+  return [
+    'Usage: dockgate [options]',
+    '',
+    'A security proxy for the Docker Engine API: a Docker socket that allows only what a policy allows.',
+    '',
+    'Options:',
+    ...rows.map(([a, b]) => `${a.padEnd(width)}${b}`),
+    '',
+    'ADDR is unix:///absolute/path.sock or tcp://HOST:PORT (IPv6: tcp://[::1]:2375).',
+    'Precedence: options, then environment variables, then the config file, then defaults.',
+    `Other variables: ${Object.entries(OTHER_ENV).map(([k, v]) => `${k} (${v})`).join('; ')}.`,
+    '',
+    'Presets (--policy NAME, or "extends: [NAME]" in a policy file):',
+    ...presets.map(([a, b]) => `${a.padEnd(pwidth)}${b}`),
+    '',
+  ].join('\n')
+}
