@@ -11,6 +11,7 @@ import { normalize } from './normalize.js'
 import { decide } from './policy/decide.js'
 import type { CompiledPolicy } from './policy/compile.js'
 import { guardFor } from './guards/index.js'
+import { SELF_GUARD } from './guards/self.js'
 import type { OperationGuard, SelfIdentity, Violation } from './guards/types.js'
 import { decodeBody, encodeBody, BodyError } from './body/gojson.js'
 import { readBody, type BodyLimits } from './body.js'
@@ -21,7 +22,7 @@ import { DockgateError, isDockgateError } from './errors.js'
 import { sendError, sendErrorRaw } from './respond.js'
 import { audit, type AuditRecord } from './audit.js'
 import type { Metrics } from './metrics.js'
-import { versionBelow } from './version.js'
+import { versionBelow } from './guards/version.js'
 import type { ApiRequest } from './types.js'
 
 /** Everything a listener's requests need; built once per listener by server.ts. */
@@ -105,7 +106,10 @@ function inspect(ctx: ListenerContext, admitted: Admitted, raw: Buffer | undefin
     self: ctx.self,
   })
   if (violations.length > 0) {
-    throw new DockgateError('DG_DENY_BODY', `${api.operation.id} denied by policy "${ctx.policy.name}": ${violations.map(describe).join('; ')}`, {
+    // Reaching into dockgate's own container (exec, attach, archive…) has its own code: no
+    // policy can loosen it.
+    const code = violations.every((v) => v.guard === SELF_GUARD || v.guard.startsWith(`${SELF_GUARD}.`)) ? 'DG_DENY_SELF' : 'DG_DENY_BODY'
+    throw new DockgateError(code, `${api.operation.id} denied by policy "${ctx.policy.name}": ${violations.map(describe).join('; ')}`, {
       policy: ctx.policy.name,
       rule: violations.map((v) => v.guard).join(','),
       field: violations.map((v) => v.field).join(','),
@@ -153,6 +157,43 @@ function refusalFields(err: DockgateError, violations?: Violation[]): Partial<Au
   }
 }
 
+/** True when the request is framed with a body (RFC 9112 §6.3: Transfer-Encoding, or a non-zero Content-Length). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+}
+
+/**
+ * Handler for bytes node:http cannot parse as HTTP/1.1 (its strict parser refuses Content-Length
+ * with Transfer-Encoding, duplicate Content-Length, a Transfer-Encoding that does not end in
+ * chunked, bad chunk sizes, bad header bytes): nothing of such a request is forwarded. Answer 400
+ * and close, unless a response to this request has already begun (the head was fine and was
+ * refused or forwarded, the body was not): a second status line would corrupt that response, so
+ * the connection is just closed (after the response when it is complete).
+ */
+export function handleClientError(ctx: ListenerContext, err: NodeJS.ErrnoException & { reason?: string }, socket: Duplex): void {
+  const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  if (current?.headersSent) {
+    if (current.writableEnded) socket.end()
+    else socket.destroy()
+    return
+  }
+  const why = err.reason ?? err.message
+  const e = new DockgateError('DG_REQ_BAD_TARGET', `malformed HTTP request: ${why} (${err.code ?? 'parse error'}); nothing was forwarded`)
+  const operation = 'unknown'
+  audit(ctx.logger, { listener: ctx.listener, policy: ctx.policy.name, method: '', path: '', operation, durationMs: 0, ...refusalFields(e) })
+  ctx.metrics.requests.inc({ decision: 'deny', operation, policy: ctx.policy.name, code: e.code })
+  sendErrorRaw(socket, e)
+  // Then close both ways, as node:http does for its own 400s: the request whose body broke may be
+  // on its way to the engine, and only the end of this connection aborts it (forward.ts).
+  if (socket.writableFinished) socket.destroy()
+  else socket.once('finish', () => socket.destroy())
+}
+
 /** Handler for ordinary requests (plain and streamed). */
 export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now()
@@ -168,8 +209,12 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     if (!isDockgateError(err) && req.destroyed) return // client left while we read its body
     const e = asDockgateError(err, ctx.logger)
     record(ctx, req, api, started, refusalFields(e))
-    // Unread request bodies would otherwise be parsed as the next request on this connection.
-    if (!req.complete) res.setHeader('Connection', 'close')
+    // A refused request's body is never read: close rather than drain a body of any size. A
+    // request without a body keeps the connection, and the next request on it is judged on its
+    // own. (`req.complete` cannot tell them apart: a refusal made before the first await runs
+    // while node:http is still inside the packet, before it has marked even a body-less request
+    // complete.)
+    if (!req.complete && hasBody(req)) res.setHeader('Connection', 'close')
     sendError(res, e, req.method ?? 'GET')
     return
   }

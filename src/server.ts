@@ -12,7 +12,7 @@ import { createUpstream, formatAddress, type Address, type Upstream } from './up
 export { formatAddress }
 import { createForwarder } from './forward.js'
 import { createMetrics, type Metrics } from './metrics.js'
-import { handleRequest, handleUpgrade, type ListenerContext } from './pipeline.js'
+import { handleClientError, handleRequest, handleUpgrade, type ListenerContext } from './pipeline.js'
 import { listen, removeSocketFile } from './listen.js'
 import { startAdmin } from './admin.js'
 import type { CompiledPolicy } from './policy/compile.js'
@@ -92,13 +92,8 @@ export async function startDockgate(
         void handleUpgrade(ctx, req, socket, head)
       })
       server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-        // Malformed HTTP (node's strict parser: CL+TE, bad chunking, bad header bytes): answer 400 and close.
-        if (socket.writable) {
-          const body = JSON.stringify({ message: 'dockgate: malformed HTTP request [DG_REQ_BAD_TARGET]' }) + '\n'
-          socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
-        }
-        else socket.destroy()
         deps.logger.debug({ err: err.code ?? err.message }, 'malformed HTTP request')
+        handleClientError(ctx, err, socket)
       })
       await listen(server, l.address, { mode: l.mode, uid: l.uid, gid: l.gid })
       servers.push({ server, address: l.address })

@@ -3,8 +3,9 @@
  *
  * Every guard is closed by default (DEFAULT_GUARD_RULES) and loosened only by its own narrow key:
  * there is no switch that turns guards off (the `full` preset is the only way, and says so at
- * start). Keys are snake_case in the policy file and camelCase here. compileGuardRules runs once at
- * policy load: globs are compiled, names canonicalised, and the result deep-frozen.
+ * start). Keys are snake_case in the policy file (schema: rules-schema.ts) and camelCase here.
+ * compileGuardRules (rules-compile.ts) runs once at policy load: globs are compiled, names
+ * canonicalised, and the result deep-frozen.
  *
  * Policy example:
  *
@@ -20,10 +21,11 @@
  *   volumes: { drivers: [local] }
  * ```
  */
-import { ALL_CAPABILITIES, KNOWN_CAPABILITIES, normalizeCapability } from './caps.js'
-import { ANY_GLOB, globList, NO_GLOBS, type GlobList } from './glob.js'
-import { canonicalSecurityOpt } from './security-opt.js'
-import { canonicalUserGlob } from './users.js'
+import { globList, NO_GLOBS, type GlobList } from './glob.js'
+import { deepFreeze } from './rules-compile.js'
+
+export { compileGuardRules, canonicalCgroupRule, type GuardRulesProblem } from './rules-compile.js'
+export { guardRulesSchema } from './rules-schema.js'
 
 /** A bind-mount allowance: host paths matching `path`, optionally read-only only. */
 export interface BindRule {
@@ -108,6 +110,13 @@ export interface ContainerRules {
   readonly unlimitedPids: boolean
   /** `annotations` (default []): OCI annotation keys (globs) `HostConfig.Annotations` may set (runtimes such as kata read them). */
   readonly annotations: GlobList
+  /**
+   * `log_drivers` (default [json-file, local, journald, none]): logging drivers (globs)
+   * `LogConfig.Type` and a service's `LogDriver.Name` may choose; empty means the daemon's default.
+   * Remote drivers make the daemon connect to an address the client picks (syslog, gelf, fluentd,
+   * splunk) or ship logs with the daemon's own cloud credentials (awslogs, gcplogs).
+   */
+  readonly logDrivers: GlobList
   /**
    * `images` (default: any): image references (globs) `Config.Image`, image mounts and service
    * images may use, matched against `name:tag` in familiar (`busybox:latest`) and full
@@ -199,78 +208,6 @@ export interface GuardRules {
   readonly archive: ArchiveRules
 }
 
-// ---------------------------------------------------------------------------------------------
-// Schema
-
-const bool = { type: 'boolean' } as const
-const strings = { type: 'array', items: { type: 'string', minLength: 1 } } as const
-const section = (properties: Record<string, unknown>): Record<string, unknown> => ({
-  type: 'object',
-  additionalProperties: false,
-  properties,
-})
-
-/** JSON-schema fragment for the policy file's `guards:` key (additionalProperties: false everywhere). */
-export const guardRulesSchema: Record<string, unknown> = section({
-  api_version_floor: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$' },
-  container: section({
-    privileged: bool,
-    capabilities: strings,
-    namespaces: section({
-      network: strings,
-      pid: strings,
-      ipc: strings,
-      uts: strings,
-      userns: strings,
-      cgroupns: strings,
-      cgroup: strings,
-    }),
-    binds: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['path'],
-        properties: { path: { type: 'string', minLength: 1 }, read_only: bool },
-      },
-    },
-    volumes_from: strings,
-    devices: strings,
-    device_cgroup_rules: strings,
-    device_requests: bool,
-    security_opt: strings,
-    sysctls: strings,
-    cgroup_parents: strings,
-    runtimes: strings,
-    group_add: strings,
-    oom_score_adj_min: { type: 'integer', minimum: -1000, maximum: 1000 },
-    oom_kill_disable: bool,
-    ulimits: strings,
-    unlimited_pids: bool,
-    annotations: strings,
-    images: strings,
-  }),
-  exec: section({ privileged: bool, users: strings }),
-  volumes: section({ drivers: strings, local_types: strings, bind_options: bool }),
-  plugins: section({ allow: { anyOf: [bool, strings] } }),
-  images: section({ from_src: bool, pull: strings }),
-  build: section({ remote: bool, network_host: bool }),
-  swarm: section({ allow: bool }),
-  networks: section({ drivers: strings, parent: strings, config_from: bool }),
-  archive: section({ write: bool }),
-})
-
-// ---------------------------------------------------------------------------------------------
-// Defaults
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const v of Object.values(value)) deepFreeze(v)
-  }
-  return value
-}
-
 /** Everything closed; see each key's TSDoc for what its default means. */
 export const DEFAULT_GUARD_RULES: GuardRules = deepFreeze({
   apiVersionFloor: '1.24',
@@ -301,6 +238,7 @@ export const DEFAULT_GUARD_RULES: GuardRules = deepFreeze({
     ulimits: NO_GLOBS,
     unlimitedPids: false,
     annotations: NO_GLOBS,
+    logDrivers: globList(['json-file', 'local', 'journald', 'none']),
     images: null,
   },
   exec: { privileged: false, users: null },
@@ -313,252 +251,3 @@ export const DEFAULT_GUARD_RULES: GuardRules = deepFreeze({
   archive: { write: false },
 })
 
-// ---------------------------------------------------------------------------------------------
-// Compilation
-
-export interface GuardRulesProblem {
-  /** JSON path inside the `guards:` section, e.g. `['container', 'binds', 0, 'path']`. */
-  readonly path: ReadonlyArray<string | number>
-  readonly message: string
-}
-
-type Path = ReadonlyArray<string | number>
-type Raw = Readonly<Record<string, unknown>>
-
-/** Reads one section of the raw policy, inheriting every key it does not set from `base`. */
-class SectionReader {
-  constructor(
-    private readonly raw: Raw | undefined,
-    readonly path: Path,
-    private readonly problems: GuardRulesProblem[],
-  ) {}
-
-  problem(path: Path, message: string): void {
-    this.problems.push({ path, message })
-  }
-
-  has(key: string): boolean {
-    return this.raw !== undefined && Object.hasOwn(this.raw, key) && this.raw[key] !== undefined
-  }
-
-  sub(key: string): SectionReader {
-    const v = this.raw?.[key]
-    if (v !== undefined && !isRecord(v)) this.problem([...this.path, key], 'must be a mapping')
-    return new SectionReader(isRecord(v) ? v : undefined, [...this.path, key], this.problems)
-  }
-
-  bool(key: string, base: boolean): boolean {
-    if (!this.has(key)) return base
-    const v = this.raw?.[key]
-    if (typeof v === 'boolean') return v
-    this.problem([...this.path, key], 'must be true or false')
-    return base
-  }
-
-  integer(key: string, base: number, min: number, max: number): number {
-    if (!this.has(key)) return base
-    const v = this.raw?.[key]
-    if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v
-    this.problem([...this.path, key], `must be an integer from ${min} to ${max}`)
-    return base
-  }
-
-  /** A list of non-empty strings, or undefined when the key is not set (inherit). */
-  strings(key: string): string[] | undefined {
-    if (!this.has(key)) return undefined
-    const v = this.raw?.[key]
-    if (!Array.isArray(v)) {
-      this.problem([...this.path, key], 'must be a list of strings')
-      return []
-    }
-    const out: string[] = []
-    v.forEach((item, i) => {
-      if (typeof item === 'string' && item !== '') out.push(item)
-      else this.problem([...this.path, key, i], 'must be a non-empty string')
-    })
-    return out
-  }
-
-  globs(key: string, base: GlobList, canonical: (s: string) => string = (s) => s): GlobList {
-    const list = this.strings(key)
-    if (list === undefined) return base
-    return globList(list.map(canonical), (i, message) => this.problem([...this.path, key, i], message))
-  }
-
-  optionalGlobs(key: string, base: GlobList | null): GlobList | null {
-    const list = this.strings(key)
-    if (list === undefined) return base
-    return globList(list, (i, message) => this.problem([...this.path, key, i], message))
-  }
-
-  raw_(key: string): unknown {
-    return this.raw?.[key]
-  }
-}
-
-function isRecord(v: unknown): v is Raw {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
-}
-
-/** Normalises a bind path glob: absolute, no `.`/`..` segments, no `//`, no trailing `/`. */
-function bindGlob(raw: string): string | { problem: string } {
-  if (!raw.startsWith('/')) return { problem: 'must be an absolute path glob (start with "/")' }
-  const segments = raw.split('/').filter((s) => s !== '')
-  if (segments.some((s) => s === '.' || s === '..')) return { problem: 'must not contain "." or ".." segments' }
-  return '/' + segments.join('/')
-}
-
-function compileBinds(r: SectionReader, base: readonly BindRule[]): readonly BindRule[] {
-  if (!r.has('binds')) return base
-  const raw = r.raw_('binds')
-  if (!Array.isArray(raw)) {
-    r.problem([...r.path, 'binds'], 'must be a list of { path, read_only }')
-    return []
-  }
-  const out: BindRule[] = []
-  raw.forEach((item: unknown, i) => {
-    const at = [...r.path, 'binds', i]
-    if (!isRecord(item) || typeof item.path !== 'string') {
-      r.problem(at, 'must be { path: glob, read_only: bool }')
-      return
-    }
-    const readOnly = item.read_only === undefined ? false : item.read_only
-    if (typeof readOnly !== 'boolean') {
-      r.problem([...at, 'read_only'], 'must be true or false')
-      return
-    }
-    const path = bindGlob(item.path)
-    if (typeof path !== 'string') {
-      r.problem([...at, 'path'], `${path.problem}: ${JSON.stringify(item.path)}`)
-      return
-    }
-    const list = globList([path], (_, message) => r.problem([...at, 'path'], message))
-    if (list.patterns.length === 1) out.push({ path, readOnly, matches: list.matches })
-  })
-  return out
-}
-
-function compileCapabilities(r: SectionReader, base: readonly string[]): readonly string[] {
-  const list = r.strings('capabilities')
-  if (list === undefined) return base
-  const out: string[] = []
-  list.forEach((raw, i) => {
-    const cap = normalizeCapability(raw)
-    if (cap === undefined || (cap !== ALL_CAPABILITIES && !KNOWN_CAPABILITIES.has(cap))) {
-      r.problem([...r.path, 'capabilities', i], `unknown capability ${JSON.stringify(raw)}`)
-    } else out.push(cap)
-  })
-  return out
-}
-
-function compileContainer(r: SectionReader, base: ContainerRules): ContainerRules {
-  const ns = r.sub('namespaces')
-  return {
-    privileged: r.bool('privileged', base.privileged),
-    capabilities: compileCapabilities(r, base.capabilities),
-    namespaces: {
-      network: ns.globs('network', base.namespaces.network),
-      pid: ns.globs('pid', base.namespaces.pid),
-      ipc: ns.globs('ipc', base.namespaces.ipc),
-      uts: ns.globs('uts', base.namespaces.uts),
-      userns: ns.globs('userns', base.namespaces.userns),
-      cgroupns: ns.globs('cgroupns', base.namespaces.cgroupns),
-      cgroup: ns.globs('cgroup', base.namespaces.cgroup),
-    },
-    binds: compileBinds(r, base.binds),
-    volumesFrom: r.globs('volumes_from', base.volumesFrom),
-    devices: compileDevices(r, base.devices),
-    deviceCgroupRules: r.strings('device_cgroup_rules')?.map(canonicalCgroupRule) ?? base.deviceCgroupRules,
-    deviceRequests: r.bool('device_requests', base.deviceRequests),
-    securityOpt: r.strings('security_opt')?.map(canonicalSecurityOpt) ?? base.securityOpt,
-    sysctls: r.globs('sysctls', base.sysctls),
-    cgroupParents: r.globs('cgroup_parents', base.cgroupParents),
-    runtimes: r.strings('runtimes') ?? base.runtimes,
-    groupAdd: r.globs('group_add', base.groupAdd, canonicalUserGlob),
-    oomScoreAdjMin: r.integer('oom_score_adj_min', base.oomScoreAdjMin, -1000, 1000),
-    oomKillDisable: r.bool('oom_kill_disable', base.oomKillDisable),
-    ulimits: r.globs('ulimits', base.ulimits),
-    unlimitedPids: r.bool('unlimited_pids', base.unlimitedPids),
-    annotations: r.globs('annotations', base.annotations),
-    images: r.optionalGlobs('images', base.images),
-  }
-}
-
-function compileDevices(r: SectionReader, base: GlobList): GlobList {
-  const list = r.strings('devices')
-  if (list === undefined) return base
-  const kept: string[] = []
-  list.forEach((raw, i) => {
-    const path = bindGlob(raw)
-    if (typeof path === 'string') kept.push(path)
-    else r.problem([...r.path, 'devices', i], `${path.problem}: ${JSON.stringify(raw)}`)
-  })
-  return globList(kept, (i, message) => r.problem([...r.path, 'devices', i], message))
-}
-
-/** Device cgroup rules compare with single spaces (`c 189:* rmw`). */
-export function canonicalCgroupRule(raw: string): string {
-  return raw.trim().split(/\s+/).join(' ')
-}
-
-function compilePlugins(r: SectionReader, base: PluginRules): PluginRules {
-  if (!r.has('allow')) return base
-  const v = r.raw_('allow')
-  if (v === true) return { allow: ANY_GLOB }
-  if (v === false) return { allow: NO_GLOBS }
-  return { allow: r.globs('allow', NO_GLOBS) }
-}
-
-/**
- * Applies a (schema-valid) `guards:` section on top of `base` (the rules inherited via extends):
- * every key the section sets replaces the base's value for that key (lists are replaced, not
- * merged); unset keys are inherited. Unusable entries (a bad glob, an unknown capability, a
- * relative bind path) are left out and reported, with their path inside `guards:`; the caller
- * must refuse the policy when `problems` is not empty.
- */
-export function compileGuardRules(raw: unknown, base: GuardRules): { rules: GuardRules; problems: GuardRulesProblem[] } {
-  const problems: GuardRulesProblem[] = []
-  if (raw === undefined || raw === null) return { rules: base, problems }
-  if (!isRecord(raw)) return { rules: base, problems: [{ path: [], message: 'must be a mapping' }] }
-  const top = new SectionReader(raw, [], problems)
-  let floor = base.apiVersionFloor
-  if (top.has('api_version_floor')) {
-    const v = raw.api_version_floor
-    if (typeof v === 'string' && /^[0-9]+(\.[0-9]+)*$/.test(v)) floor = v
-    else top.problem(['api_version_floor'], 'must be a version like "1.24"')
-  }
-  const volumes = top.sub('volumes')
-  const images = top.sub('images')
-  const build = top.sub('build')
-  const networks = top.sub('networks')
-  const exec = top.sub('exec')
-  const rules: GuardRules = {
-    apiVersionFloor: floor,
-    container: compileContainer(top.sub('container'), base.container),
-    exec: {
-      privileged: exec.bool('privileged', base.exec.privileged),
-      users: exec.has('users') ? exec.globs('users', NO_GLOBS, canonicalUserGlob) : base.exec.users,
-    },
-    volumes: {
-      drivers: volumes.globs('drivers', base.volumes.drivers),
-      localTypes: volumes.strings('local_types') ?? base.volumes.localTypes,
-      bindOptions: volumes.bool('bind_options', base.volumes.bindOptions),
-    },
-    plugins: compilePlugins(top.sub('plugins'), base.plugins),
-    images: { fromSrc: images.bool('from_src', base.images.fromSrc), pull: images.optionalGlobs('pull', base.images.pull) },
-    build: { remote: build.bool('remote', base.build.remote), networkHost: build.bool('network_host', base.build.networkHost) },
-    swarm: { allow: top.sub('swarm').bool('allow', base.swarm.allow) },
-    networks: {
-      drivers: networks.globs('drivers', base.networks.drivers),
-      parent: networks.globs('parent', base.networks.parent),
-      configFrom: networks.bool('config_from', base.networks.configFrom),
-    },
-    archive: { write: top.sub('archive').bool('write', base.archive.write) },
-  }
-  for (const key of Object.keys(raw)) {
-    if (!['api_version_floor', 'container', 'exec', 'volumes', 'plugins', 'images', 'build', 'swarm', 'networks', 'archive'].includes(key)) {
-      problems.push({ path: [key], message: 'unknown guards key' })
-    }
-  }
-  return { rules: deepFreeze(rules), problems }
-}
