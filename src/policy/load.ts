@@ -57,7 +57,6 @@ const GUARDS_ID = typeof ownGuardsId === 'string' ? ownGuardsId : 'https://dockg
 export const policySchema: Readonly<Record<string, unknown>> = {
   type: 'object',
   additionalProperties: false,
-  required: ['rules'],
   properties: {
     name: { type: 'string', minLength: 1 },
     description: { type: 'string' },
@@ -111,6 +110,11 @@ export function parsePolicy(text: string, file: string, display: string): { doc?
     problems.push(typeof raw['name'] === 'string'
       ? yaml.problem(['name'], `${JSON.stringify(name)} is not a valid policy name (letters, digits, ".", "_", "-"; at most 64)`)
       : { file: display, line: 1, col: 1, message: `the file name gives the policy name ${JSON.stringify(name)}, which is not valid (letters, digits, ".", "_", "-"; at most 64): set "name:"` })
+  }
+
+  // A policy says what it allows: its own rules, or a preset it extends (and narrows or loosens).
+  if (!('rules' in raw) && !('extends' in raw)) {
+    problems.push({ file: display, line: 1, col: 1, message: 'missing key "rules" (or "extends")' })
   }
 
   if ('unguarded' in raw && !isShippedFull(file)) {

@@ -54,7 +54,7 @@ describe('broken policy files: every problem, exactly as printed', () => {
       `${F}/broken/bad-glob.yaml:13:12: rules[11].allow: one method and one glob per entry: "/containers/json /images/json" contains a space (use a list for several)`,
     ]],
     ['missing rules', 'broken/missing-rules.yaml', [
-      `${F}/broken/missing-rules.yaml:1:1: missing key "rules"`,
+      `${F}/broken/missing-rules.yaml:1:1: missing key "rules" (or "extends")`,
     ]],
     ['cyclic extends (reported where the cycle closes)', 'broken/cycle-a.yaml', [
       `${F}/broken/cycle-b.yaml:1:11: extends[0]: cycle in extends: cycle-a.yaml → cycle-b.yaml → cycle-a.yaml`,

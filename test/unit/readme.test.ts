@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, test } from 'vitest'
+import { compilePolicyText } from '../../src/policy/compile.js'
+import { loadConfig } from '../../src/config.js'
+import { writeFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+const yamlBlocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!)
+
+describe('README examples are valid', () => {
+  const policies = yamlBlocks.filter((b) => /^(extends|rules|name):/m.test(b) && !/^listeners:/m.test(b))
+  test('there are policy examples', () => expect(policies.length).toBeGreaterThanOrEqual(4))
+  test.each(policies.map((p, i) => [i, p] as const))('policy example %i compiles without problems or warnings', (_i, text) => {
+    const policy = compilePolicyText(text, { file: 'README.md', cwd: new URL('../..', import.meta.url).pathname })
+    expect(policy.warnings).toEqual([])
+  })
+  test('the config file example loads (with its policy file path replaced by a preset)', () => {
+    const block = yamlBlocks.find((b) => /^listeners:/m.test(b))!
+    const dir = mkdtempSync(join(tmpdir(), 'dockgate-readme-'))
+    const file = join(dir, 'dockgate.yaml')
+    writeFileSync(file, block.replace('./policies-local/monitoring.yaml', 'read-only').replace(/owner: alice/, 'owner: 0').replace(/group: monitoring/, 'group: 0'))
+    const config = loadConfig(['--config', file], {})
+    expect('listeners' in config && config.listeners.map((l) => l.policy.name)).toEqual(['container-operator', 'read-only'])
+  })
+})
