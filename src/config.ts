@@ -109,9 +109,9 @@ export function parseAddress(text: string, opts: { allowPort0?: boolean } = {}):
     if (!bracketed && (rest.match(/:/g) ?? []).length > 1) return { error: 'write an IPv6 address in brackets, as in tcp://[::1]:2375' }
     const m = bracketed ? /^\[([^\]]*)\](?::(.*))?$/.exec(rest) : /^([^:[\]]*)(?::(.*))?$/.exec(rest)
     if (m === null) return { error: 'expected tcp://HOST:PORT' }
-    const host = m[1] ?? ''
+    // `tcp://:2375` binds loopback: never the network unless an address says so.
+    const host = m[1] === undefined || m[1] === '' ? '127.0.0.1' : m[1]
     const portText = m[2]
-    if (host === '') return { error: 'the host is missing: tcp://HOST:PORT' }
     if (bracketed ? !isIPv6(host) : !(isIPv4(host) || HOSTNAME.test(host))) return { error: `${JSON.stringify(host)} is not a valid ${bracketed ? 'IPv6 address' : 'host name or IPv4 address'}` }
     if (portText === undefined || portText === '') return { error: 'the port is missing: tcp://HOST:PORT' }
     if (!/^[0-9]{1,5}$/.test(portText)) return { error: `${JSON.stringify(portText)} is not a port number${portText.includes('/') ? ' (no path after the port)' : ''}` }

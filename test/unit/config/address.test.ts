@@ -25,6 +25,10 @@ describe('parseAddress accepts', () => {
 })
 
 describe('parseAddress refuses, naming the form to write', () => {
+  test('no host binds loopback: tcp://:2375', () => {
+    expect(parseAddress('tcp://:2375')).toEqual({ address: { kind: 'tcp', host: '127.0.0.1', port: 2375 } })
+  })
+
   test.each<[string, string, string]>([
     ['a relative unix path', 'unix://run/d.sock', 'the unix socket path must be absolute, as in unix:///run/dockgate.sock'],
     ['unix with one slash', 'unix:/run/d.sock', 'expected unix:///path.sock or tcp://HOST:PORT'],
@@ -39,7 +43,6 @@ describe('parseAddress refuses, naming the form to write', () => {
     ['a path too long for sun_path', `unix:///${'a'.repeat(107)}`, 'the unix socket path is 108 bytes; the limit is 107'],
     ['no port', 'tcp://127.0.0.1', 'the port is missing: tcp://HOST:PORT'],
     ['an empty port', 'tcp://127.0.0.1:', 'the port is missing: tcp://HOST:PORT'],
-    ['no host', 'tcp://:2375', 'the host is missing: tcp://HOST:PORT'],
     ['a port too large', 'tcp://127.0.0.1:65536', 'port 65536 is out of range (1–65535)'],
     ['a port that is not a number', 'tcp://127.0.0.1:http', '"http" is not a port number'],
     ['a path after the port', 'tcp://127.0.0.1:2375/', '"2375/" is not a port number (no path after the port)'],
