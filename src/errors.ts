@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   DG_DENY_SELF: { status: 403, meaning: 'the request targets dockgate\'s own container' },
   DG_REQ_AMBIGUOUS_PATH: { status: 400, meaning: 'the request path could be read differently by the engine' },
   DG_REQ_BAD_TARGET: { status: 400, meaning: 'the request target is not an origin-form path' },
+  DG_REQ_MALFORMED_HTTP: { status: 400, meaning: 'the HTTP request itself is malformed (framing, headers, missing Host)' },
   DG_REQ_BAD_METHOD: { status: 400, meaning: 'the HTTP method is not one the Engine API uses' },
   DG_REQ_UNKNOWN_ENDPOINT: { status: 403, meaning: 'the path is not an Engine API endpoint dockgate knows' },
   DG_REQ_BAD_BODY: { status: 400, meaning: 'the JSON body is malformed or ambiguous (duplicate keys, bad UTF-8, trailing data)' },

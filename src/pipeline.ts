@@ -1,7 +1,7 @@
 /**
  * The request path, in one place. Every request — plain, streamed or hijacked — goes through
- * `admit()`: normalise → decide → version floor → body guards. Only then is it forwarded
- * (forward.ts) or spliced (hijack.ts). Any step can stop the request with a DockgateError;
+ * `normalize()`, `admit()` and `inspect()`: normalise → decide → version floor → body guards.
+ * Only then is it forwarded (forward.ts) or spliced (hijack.ts). Any step can stop the request with a DockgateError;
  * any other exception is a bug and answers 500 DG_INTERNAL — it never lets a request through.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -44,9 +44,22 @@ interface Admitted {
   readonly guard: OperationGuard | undefined
 }
 
-/** Steps 1–3: canonical request, policy decision, API version floor. */
-function admit(ctx: ListenerContext, req: IncomingMessage): Admitted {
-  const api = normalize(req.method ?? '', req.url ?? '')
+/**
+ * An HTTP/1.1 request must name a Host (RFC 9112 §3.2); the engine's Go server refuses one that
+ * does not. node:http would too, but with an empty 400 (server.ts turns that check off), and
+ * not at all for upgrade requests; here both get the same JSON refusal.
+ */
+function checkHead(req: IncomingMessage): void {
+  if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+    throw new DockgateError('DG_REQ_MALFORMED_HTTP', 'HTTP/1.1 request without a Host header')
+  }
+}
+
+/**
+ * Steps 2–3 for a request normalised in step 1: policy decision, API version floor, form bodies.
+ * (Step 1 is done by the handlers, so that a refusal here is recorded with its operation.)
+ */
+function admit(ctx: ListenerContext, req: IncomingMessage, api: ApiRequest): Admitted {
   const { policy } = ctx
   const decision = decide(policy, api)
   const what = `${api.operation.id} (${api.method} ${api.path})`
@@ -183,7 +196,7 @@ export function handleClientError(ctx: ListenerContext, err: NodeJS.ErrnoExcepti
     return
   }
   const why = err.reason ?? err.message
-  const e = new DockgateError('DG_REQ_BAD_TARGET', `malformed HTTP request: ${why} (${err.code ?? 'parse error'}); nothing was forwarded`)
+  const e = new DockgateError('DG_REQ_MALFORMED_HTTP', `malformed HTTP request: ${why} (${err.code ?? 'parse error'}); nothing was forwarded`)
   const operation = 'unknown'
   audit(ctx.logger, { listener: ctx.listener, policy: ctx.policy.name, method: '', path: '', operation, durationMs: 0, ...refusalFields(e) })
   ctx.metrics.requests.inc({ decision: 'deny', operation, policy: ctx.policy.name, code: e.code })
@@ -201,8 +214,9 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
   let admitted: Admitted
   let body: Buffer | undefined
   try {
-    admitted = admit(ctx, req)
-    api = admitted.api
+    checkHead(req)
+    api = normalize(req.method ?? '', req.url ?? '')
+    admitted = admit(ctx, req, api)
     const raw = admitted.guard?.body === 'json' ? await readBody(req, ctx.limits) : undefined
     body = inspect(ctx, admitted, raw)
   } catch (err) {
@@ -240,8 +254,9 @@ export async function handleUpgrade(ctx: ListenerContext, req: IncomingMessage, 
   let surplus: Buffer
   socket.on('error', () => socket.destroy())
   try {
-    admitted = admit(ctx, req)
-    api = admitted.api
+    checkHead(req)
+    api = normalize(req.method ?? '', req.url ?? '')
+    admitted = admit(ctx, req, api)
     if (api.operation.stream !== 'hijack') {
       throw new DockgateError('DG_REQ_BAD_UPGRADE', `${api.operation.id} (${api.method} ${api.path}) does not take over the connection; Upgrade headers are refused there`)
     }

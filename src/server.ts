@@ -74,6 +74,8 @@ export async function startDockgate(
         keepAliveTimeout: 65_000,
         // Engine API paths and registry auth headers can be long; 64 KiB like Go's default 1 MiB is not needed.
         maxHeaderSize: 65_536,
+        // pipeline.ts refuses a missing Host with a JSON message, for upgrade requests too.
+        requireHostHeader: false,
         noDelay: true,
       })
       server.timeout = 0
@@ -134,7 +136,12 @@ export async function startDockgate(
     }
     for (const s of hijacked) s.end()
     const deadline = Date.now() + graceMs
-    while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    while (sockets.size > 0 && Date.now() < deadline) {
+      // A keep-alive connection whose last response just ended (a stream ended above, a plain
+      // request that was in flight) is idle now: close it rather than wait for the client.
+      for (const { server } of servers) server.closeIdleConnections()
+      await new Promise((r) => setTimeout(r, 20))
+    }
     for (const s of sockets) s.destroy()
     for (const stop of started) await stop()
     forwarder.close()

@@ -86,3 +86,12 @@ describe('the private engine', () => {
     expect(res.stdout.toString().trim()).toBe(`${DEFAULT_BIG_BYTES} /big.bin`)
   })
 })
+
+describe('the private engine cannot reach out', () => {
+  test('a registry pull is sent to a closed loopback proxy and fails at once (network rule)', async () => {
+    const socket = inject('engineSocket')
+    const res = await engineRequest(socket, 'POST', '/images/create?fromImage=dockgate-offline-check&tag=latest')
+    const text = res.body.toString()
+    expect(text).toMatch(/proxyconnect tcp: dial tcp 127\.0\.0\.1:9: connect: connection refused/)
+  })
+})

@@ -16,6 +16,21 @@ import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 /** A running private dockerd. */
+/**
+ * Network rule: the engine must never reach out. Registry pulls, `fromSrc=URL` imports and remote
+ * builds would make dockerd resolve and contact public hosts; with these proxies it sends them to
+ * a closed loopback port instead (Go's ProxyFromEnvironment: no DNS lookup of the target), and
+ * they fail at once. Loopback targets are never proxied, which is fine.
+ */
+export const OFFLINE_ENV = {
+  HTTP_PROXY: 'http://127.0.0.1:9',
+  HTTPS_PROXY: 'http://127.0.0.1:9',
+  NO_PROXY: '',
+  http_proxy: 'http://127.0.0.1:9',
+  https_proxy: 'http://127.0.0.1:9',
+  no_proxy: '',
+} as const
+
 export interface Engine {
   /** Absolute path of the engine's unix socket (no `unix://` prefix). */
   readonly socket: string
@@ -91,7 +106,7 @@ export async function startEngine(opts: StartEngineOptions = {}): Promise<Engine
   try {
     // detached: its own process group, so a Ctrl-C aimed at vitest does not kill the engine
     // before teardown has stopped it cleanly.
-    child = spawn(dockerd, args, { stdio: ['ignore', logFd, logFd], detached: true })
+    child = spawn(dockerd, args, { stdio: ['ignore', logFd, logFd], detached: true, env: { ...process.env, ...OFFLINE_ENV } })
   } finally {
     closeSync(logFd)
   }
