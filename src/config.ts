@@ -505,5 +505,9 @@ export function usage(): string {
     'Presets (--policy NAME, or "extends: [NAME]" in a policy file):',
     ...presets.map(([a, b]) => `${a.padEnd(pwidth)}${b}`),
     '',
+    'Commands:',
+    '  dockgate check [--policy NAME|FILE] METHOD TARGET [--body FILE|-]',
+    '      would this request be allowed, and by which rule or guard? (exit 0 allowed, 1 refused)',
+    '',
   ].join('\n')
 }

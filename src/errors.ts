@@ -3,6 +3,7 @@
  * Codes follow DG_<AREA>_<PROBLEM>; a released code is never renamed or reused.
  * README.md has a table of these codes; test/unit/errors.test.ts keeps the two in agreement.
  */
+import type { Violation } from './guards/types.js'
 
 /** Code → HTTP status and a one-line meaning (documentation lives in README.md). */
 export const ERROR_CODES = {
@@ -32,6 +33,8 @@ export interface ErrorSource {
   readonly policy?: string
   readonly rule?: string
   readonly field?: string
+  /** Every violation a body guard found (DG_DENY_BODY, DG_DENY_SELF). */
+  readonly violations?: readonly Violation[]
 }
 
 export class DockgateError extends Error {

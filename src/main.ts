@@ -3,7 +3,9 @@
  * Start-up problems (flags, config, policies, listeners) exit with code 2 and a list of
  * `file:line:col: message` lines — never a stack trace.
  */
+import { readFileSync } from 'node:fs'
 import pino, { type Logger } from 'pino'
+import { check } from './check.js'
 import { loadConfig } from './config.js'
 import { ConfigError, formatProblem } from './problems.js'
 import { startDockgate, formatAddress, type RunningDockgate } from './server.js'
@@ -13,6 +15,13 @@ import { discoverSelf } from './self.js'
 export const EXIT_USAGE = 2
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv[0] === 'check') {
+    return check(argv.slice(1), env, {
+      out: (s) => process.stdout.write(s),
+      err: (s) => process.stderr.write(s),
+      stdin: () => readFileSync(0),
+    })
+  }
   let loaded
   try {
     loaded = loadConfig(argv, env)

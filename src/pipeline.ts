@@ -1,19 +1,17 @@
 /**
  * The request path, in one place. Every request — plain, streamed or hijacked — goes through
- * `normalize()`, `admit()` and `inspect()`: normalise → decide → version floor → body guards.
- * Only then is it forwarded (forward.ts) or spliced (hijack.ts). Any step can stop the request with a DockgateError;
- * any other exception is a bug and answers 500 DG_INTERNAL — it never lets a request through.
+ * `normalize()` (normalize.ts), then `admit()` and `inspect()` (admission.ts): normalise → decide
+ * → version floor → body guards. Only then is it forwarded (forward.ts) or spliced (hijack.ts).
+ * Any step can stop the request with a DockgateError; any other exception is a bug and answers
+ * 500 DG_INTERNAL — it never lets a request through.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { normalize } from './normalize.js'
-import { decide } from './policy/decide.js'
+import { admit, inspect, type Admitted } from './admission.js'
 import type { CompiledPolicy } from './policy/compile.js'
-import { guardFor } from './guards/index.js'
-import { SELF_GUARD } from './guards/self.js'
-import type { OperationGuard, SelfIdentity, Violation } from './guards/types.js'
-import { decodeBody, encodeBody, BodyError } from './body/gojson.js'
+import type { SelfIdentity } from './guards/types.js'
 import { readBody, type BodyLimits } from './body.js'
 import { readUpgradeBody, hijack } from './hijack.js'
 import type { Forwarder } from './forward.js'
@@ -22,7 +20,6 @@ import { DockgateError, isDockgateError } from './errors.js'
 import { sendError, sendErrorRaw } from './respond.js'
 import { audit, type AuditRecord } from './audit.js'
 import type { Metrics } from './metrics.js'
-import { versionBelow } from './guards/version.js'
 import type { ApiRequest } from './types.js'
 
 /** Everything a listener's requests need; built once per listener by server.ts. */
@@ -37,13 +34,6 @@ export interface ListenerContext {
   readonly self: SelfIdentity
 }
 
-/** Where a request stands after admission: allowed, with the body to forward if it was inspected. */
-interface Admitted {
-  readonly api: ApiRequest
-  readonly rule: string | undefined
-  readonly guard: OperationGuard | undefined
-}
-
 /**
  * An HTTP/1.1 request must name a Host (RFC 9112 §3.2); the engine's Go server refuses one that
  * does not. node:http would too, but with an empty 400 (server.ts turns that check off), and
@@ -53,86 +43,6 @@ function checkHead(req: IncomingMessage): void {
   if (req.httpVersion === '1.1' && req.headers.host === undefined) {
     throw new DockgateError('DG_REQ_MALFORMED_HTTP', 'HTTP/1.1 request without a Host header')
   }
-}
-
-/**
- * Steps 2–3 for a request normalised in step 1: policy decision, API version floor, form bodies.
- * (Step 1 is done by the handlers, so that a refusal here is recorded with its operation.)
- */
-function admit(ctx: ListenerContext, req: IncomingMessage, api: ApiRequest): Admitted {
-  const { policy } = ctx
-  const decision = decide(policy, api)
-  const what = `${api.operation.id} (${api.method} ${api.path})`
-  if (!decision.allow) {
-    throw new DockgateError('DG_DENY_OPERATION', `${what} denied by policy "${policy.name}": ${decision.reason}`, {
-      policy: policy.name,
-      ...(decision.rule === undefined ? {} : { rule: decision.rule }),
-    })
-  }
-  if (!policy.unguarded && api.version !== undefined && versionBelow(api.version, policy.guards.apiVersionFloor)) {
-    // Old API versions change semantics: below 1.24 the engine applies a HostConfig sent to
-    // /containers/{id}/start (../shared/engine-notes.md, "Old API versions").
-    throw new DockgateError(
-      'DG_DENY_API_VERSION',
-      `${what} denied by policy "${policy.name}": API version ${api.version} is below the floor ${policy.guards.apiVersionFloor} (guards.api_version_floor)`,
-      { policy: policy.name, rule: 'guards.api_version_floor' },
-    )
-  }
-  const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
-  if (contentType === 'application/x-www-form-urlencoded') {
-    // Go's Request.ParseForm merges such a body into the query values the engine reads
-    // (e.g. `fromSrc`, `networkmode`), ahead of the query string dockgate checked.
-    throw new DockgateError('DG_REQ_FORM_BODY', `${what}: form-encoded request bodies are refused (the engine would read parameters from them)`)
-  }
-  const guard = policy.unguarded ? undefined : guardFor(api.operation.id)
-  return { api, rule: decision.rule, guard }
-}
-
-/** Step 4: run the guard on the (decoded) body; returns the canonical body to forward, if read. */
-function inspect(ctx: ListenerContext, admitted: Admitted, raw: Buffer | undefined): Buffer | undefined {
-  const { api, guard } = admitted
-  if (!guard) return undefined
-  let value
-  let canonical: Buffer | undefined
-  if (guard.body === 'json' && raw !== undefined) {
-    ctx.metrics.bodyBytes.inc({ operation: api.operation.id }, raw.length)
-    if (raw.length > 0) {
-      try {
-        value = decodeBody(raw, guard.shape)
-      } catch (err) {
-        if (err instanceof BodyError) {
-          throw new DockgateError('DG_REQ_BAD_BODY', `${api.operation.id} refused: the JSON body is ambiguous or malformed: ${err.reason}`, { policy: ctx.policy.name })
-        }
-        throw err
-      }
-      canonical = Buffer.from(encodeBody(value), 'utf8')
-    } else {
-      canonical = raw
-    }
-  }
-  const violations = guard.check(value, {
-    operationId: api.operation.id,
-    query: api.query,
-    params: api.params,
-    version: api.version,
-    rules: ctx.policy.guards,
-    self: ctx.self,
-  })
-  if (violations.length > 0) {
-    // Reaching into dockgate's own container (exec, attach, archive…) has its own code: no
-    // policy can loosen it.
-    const code = violations.every((v) => v.guard === SELF_GUARD || v.guard.startsWith(`${SELF_GUARD}.`)) ? 'DG_DENY_SELF' : 'DG_DENY_BODY'
-    throw new DockgateError(code, `${api.operation.id} denied by policy "${ctx.policy.name}": ${violations.map(describe).join('; ')}`, {
-      policy: ctx.policy.name,
-      rule: violations.map((v) => v.guard).join(','),
-      field: violations.map((v) => v.field).join(','),
-    })
-  }
-  return canonical
-}
-
-function describe(v: Violation): string {
-  return `${v.field}=${v.value} is not allowed (guard ${v.guard}${v.detail ? `: ${v.detail}` : ''})`
 }
 
 function asDockgateError(err: unknown, logger: Logger): DockgateError {
@@ -159,14 +69,14 @@ function record(ctx: ListenerContext, req: IncomingMessage, api: ApiRequest | un
   ctx.metrics.duration.observe({ operation, decision: fields.decision }, durationMs / 1000)
 }
 
-function refusalFields(err: DockgateError, violations?: Violation[]): Partial<AuditRecord> & Pick<AuditRecord, 'decision'> {
+function refusalFields(err: DockgateError): Partial<AuditRecord> & Pick<AuditRecord, 'decision'> {
   return {
     decision: err.status >= 500 ? 'error' : 'deny',
     code: err.code,
     reason: err.message,
     rule: err.source.rule,
     status: err.status,
-    ...(violations ? { violations } : {}),
+    ...(err.source.violations ? { violations: err.source.violations } : {}),
   }
 }
 
@@ -216,9 +126,10 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
   try {
     checkHead(req)
     api = normalize(req.method ?? '', req.url ?? '')
-    admitted = admit(ctx, req, api)
+    admitted = admit(ctx.policy, api, req.headers['content-type'])
     const raw = admitted.guard?.body === 'json' ? await readBody(req, ctx.limits) : undefined
-    body = inspect(ctx, admitted, raw)
+    if (raw !== undefined) ctx.metrics.bodyBytes.inc({ operation: api.operation.id }, raw.length)
+    body = inspect(ctx.policy, ctx.self, admitted, raw)
   } catch (err) {
     if (!isDockgateError(err) && req.destroyed) return // client left while we read its body
     const e = asDockgateError(err, ctx.logger)
@@ -256,7 +167,7 @@ export async function handleUpgrade(ctx: ListenerContext, req: IncomingMessage, 
   try {
     checkHead(req)
     api = normalize(req.method ?? '', req.url ?? '')
-    admitted = admit(ctx, req, api)
+    admitted = admit(ctx.policy, api, req.headers['content-type'])
     if (api.operation.stream !== 'hijack') {
       throw new DockgateError('DG_REQ_BAD_UPGRADE', `${api.operation.id} (${api.method} ${api.path}) does not take over the connection; Upgrade headers are refused there`)
     }
@@ -267,7 +178,7 @@ export async function handleUpgrade(ctx: ListenerContext, req: IncomingMessage, 
     if (!Number.isSafeInteger(length) || length < 0) throw new DockgateError('DG_REQ_BAD_UPGRADE', 'invalid Content-Length')
     if (length > ctx.limits.bytes) throw new DockgateError('DG_REQ_BODY_TOO_LARGE', `request body is larger than the ${ctx.limits.bytes}-byte limit`)
     ;({ body, surplus } = await readUpgradeBody(socket, head, length, ctx.limits.timeoutMs))
-    const canonical = inspect(ctx, admitted, body)
+    const canonical = inspect(ctx.policy, ctx.self, admitted, body)
     if (canonical !== undefined) body = canonical
   } catch (err) {
     if (!isDockgateError(err) && socket.destroyed) return

@@ -1,0 +1,48 @@
+import { describe, expect, test } from 'vitest'
+import { check } from '../../src/check.js'
+
+function run(args: string[], stdin = ''): { code: number; out: string; err: string } {
+  let out = ''
+  let err = ''
+  const code = check(args, {}, { out: (s) => (out += s), err: (s) => (err += s), stdin: () => Buffer.from(stdin) })
+  return { code, out, err }
+}
+
+describe('dockgate check', () => {
+  test.each([
+    ['list under read-only', ['GET', '/v1.41/containers/json'], 0, /^allow: ContainerList \(GET \/containers\/json\) by policy "read-only", rule containers\nforwarded as: GET \/v1\.41\/containers\/json\n$/],
+    ['ping is always allowed', ['HEAD', '/_ping'], 0, /always allowed/],
+    ['create under read-only', ['POST', '/containers/create'], 1, /^deny: dockgate: ContainerCreate \(POST \/containers\/create\) denied by policy "read-only": no rule allows it \[DG_DENY_OPERATION\] \(HTTP 403\)/],
+    ['export under read-only', ['GET', '/containers/x/export'], 1, /DG_DENY_OPERATION/],
+    ['encoded slash', ['GET', '/containers%2Fjson'], 1, /DG_REQ_AMBIGUOUS_PATH.*HTTP 400/],
+    ['old API version', ['--policy', 'container-operator', 'POST', '/v1.23/containers/x/start'], 1, /DG_DENY_API_VERSION/],
+    ['canonical form shown', ['GET', '/v1.41/%63ontainers/json?all=1&&'], 0, /forwarded as: GET \/v1\.41\/containers\/json\?all=1\n/],
+    ['unguarded policy says so', ['--policy', 'full', 'POST', '/containers/create'], 0, /body guards are OFF/],
+  ])('%s', (_name, args, code, pattern) => {
+    const r = run(args)
+    expect(r.code).toBe(code)
+    expect(r.out).toMatch(pattern)
+  })
+
+  test.each([
+    ['a plain create passes the guards', '{"Image":"busybox:test","HostConfig":{"NetworkMode":"none"}}', 0, /allow: ContainerCreate .*guard checked the body/],
+    ['privileged, spelled in lower case', '{"Image":"busybox","hostconfig":{"privileged":true}}', 1, /HostConfig\.Privileged=true is not allowed \(guard container\.privileged/],
+    ['two violations are both named', '{"Image":"busybox","HostConfig":{"Privileged":true,"PidMode":"host"}}', 1, /Privileged=true.*PidMode="host"|PidMode.*Privileged/],
+    ['an ambiguous body', '{"Image":"busybox","HostConfig":{},"hostConfig":{}}', 1, /DG_REQ_BAD_BODY/],
+  ])('body: %s', (_name, body, code, pattern) => {
+    const r = run(['--policy', 'container-operator', 'POST', '/v1.41/containers/create', '--body', '-'], body)
+    expect(r.code).toBe(code)
+    expect(r.out).toMatch(pattern)
+  })
+
+  test.each([
+    ['no arguments', [], /expected METHOD and TARGET/],
+    ['unknown option', ['--nope', 'GET', '/x'], /unknown option --nope/],
+    ['missing value', ['GET', '/x', '--policy'], /--policy needs a value/],
+    ['unknown preset', ['--policy', 'nope', 'GET', '/_ping'], /unknown preset "nope"/],
+  ])('usage problem: %s exits 2', (_name, args, pattern) => {
+    const r = run(args)
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(pattern)
+  })
+})
