@@ -56,6 +56,15 @@ describe('ImageBuild guard', () => {
     { name: 'networkmode=container:<id>', query: 'networkmode=container:abc', guards: { build: { network_host: true } }, expect: ['build.network_mode query.networkmode'] },
     { name: 'remote git context', query: 'remote=https://github.com/x/y.git', expect: ['build.remote query.remote'] },
     { name: 'remote and host network together', query: 'remote=http://10.0.0.1/Dockerfile&networkmode=host', expect: ['build.remote query.remote', 'build.network_mode query.networkmode'] },
+    // Undocumented, but read by the engine and applied to every RUN container (seen on dockerd 20.10).
+    { name: 'cgroupparent (RUN steps run in that host cgroup)', query: 'cgroupparent=/evil', expect: ['container.cgroup_parent query.cgroupparent'] },
+    { name: 'cgroupparent repeated after an allowed one', query: 'cgroupparent=ci-1&cgroupparent=/', guards: { container: { cgroup_parents: ['ci-*'] } }, expect: ['container.cgroup_parent query.cgroupparent'] },
+    { name: 'ulimits rtprio', query: `ulimits=${encodeURIComponent('[{"Name":"rtprio","Soft":99,"Hard":99}]')}`, expect: ['container.ulimits query.ulimits[0].Name'] },
+    { name: 'ulimits with a lower-case name key (Go folds it)', query: `ulimits=${encodeURIComponent('[{"name":"nofile","soft":1,"hard":1},{"NAME":"rtprio"}]')}`, guards: { container: { ulimits: ['nofile'] } }, expect: ['container.ulimits query.ulimits[1].Name'] },
+    { name: 'ulimits with a duplicate key', query: `ulimits=${encodeURIComponent('[{"Name":"nofile","name":"rtprio"}]')}`, guards: { container: { ulimits: ['nofile'] } }, expect: ['container.ulimits query.ulimits'] },
+    { name: 'ulimits that is not JSON', query: 'ulimits=rtprio=99', expect: ['container.ulimits query.ulimits'] },
+    { name: 'ulimits that is an object', query: `ulimits=${encodeURIComponent('{"Name":"rtprio"}')}`, expect: ['container.ulimits query.ulimits'] },
+    { name: 'ulimits with a null item', query: `ulimits=${encodeURIComponent('[null]')}`, expect: ['container.ulimits query.ulimits[0]'] },
   ])('refuses $name', ({ query, guards, expect: want }) => {
     expect(hits(check('ImageBuild', undefined, { query, ...(guards === undefined ? {} : { guards }) }))).toEqual(want)
   })
@@ -65,6 +74,10 @@ describe('ImageBuild guard', () => {
     { name: 'networkmode=none / default', query: 'networkmode=none' },
     { name: 'networkmode=host when allowed', query: 'networkmode=host', guards: { build: { network_host: true } } },
     { name: 'remote when allowed', query: 'remote=https://github.com/x/y.git', guards: { build: { remote: true } } },
+    { name: 'an empty cgroupparent and empty ulimits (the CLI sends them)', query: 'cgroupparent=&ulimits=' },
+    { name: 'ulimits null or an empty list', query: 'ulimits=null&ulimits=%5B%5D' },
+    { name: 'cgroupparent when allowed', query: 'cgroupparent=ci-7', guards: { container: { cgroup_parents: ['ci-*'] } } },
+    { name: 'ulimits nofile when allowed', query: `ulimits=${encodeURIComponent('[{"Name":"nofile","Soft":1024,"Hard":2048}]')}`, guards: { container: { ulimits: ['nofile'] } } },
   ])('allows $name', ({ query, guards }) => {
     expect(check('ImageBuild', undefined, { query, ...(guards === undefined ? {} : { guards }) })).toEqual([])
   })
