@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   DG_DENY_OPERATION: { status: 403, meaning: 'the policy has no rule that allows this operation, or a deny rule matched' },
   DG_DENY_BODY: { status: 403, meaning: 'a body guard found a field value the policy does not allow' },
   DG_DENY_API_VERSION: { status: 403, meaning: 'the request names an API version below the configured floor' },
+  DG_DENY_TARGET: { status: 403, meaning: 'the target container was created with options this policy does not allow' },
   DG_DENY_SELF: { status: 403, meaning: 'the request targets dockgate\'s own container' },
   DG_REQ_AMBIGUOUS_PATH: { status: 400, meaning: 'the request path could be read differently by the engine' },
   DG_REQ_BAD_TARGET: { status: 400, meaning: 'the request target is not an origin-form path' },

@@ -1,7 +1,8 @@
 /**
  * The request path, in one place. Every request — plain, streamed or hijacked — goes through
- * `normalize()` (normalize.ts), then `admit()` and `inspect()` (admission.ts): normalise → decide
- * → version floor → body guards. Only then is it forwarded (forward.ts) or spliced (hijack.ts).
+ * `normalize()` (normalize.ts), then `admit()` and `inspect()` (admission.ts), then for
+ * operations reaching into an existing container `checkTarget()` (target.ts): normalise → decide
+ * → version floor → body guards → target container. Only then is it forwarded (forward.ts) or spliced (hijack.ts).
  * Any step can stop the request with a DockgateError; any other exception is a bug and answers
  * 500 DG_INTERNAL — it never lets a request through.
  */
@@ -10,6 +11,7 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { normalize } from './normalize.js'
 import { admit, inspect, type Admitted } from './admission.js'
+import { checkTarget, TARGET_CHECKED } from './target.js'
 import type { CompiledPolicy } from './policy/compile.js'
 import type { SelfIdentity } from './guards/types.js'
 import { readBody, type BodyLimits } from './body.js'
@@ -130,6 +132,7 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     const raw = admitted.guard?.body === 'json' ? await readBody(req, ctx.limits) : undefined
     if (raw !== undefined) ctx.metrics.bodyBytes.inc({ operation: api.operation.id }, raw.length)
     body = inspect(ctx.policy, ctx.self, admitted, raw)
+    if (admitted.guard && TARGET_CHECKED.has(api.operation.id)) api = await checkTarget(ctx.policy, ctx.self, ctx.upstream, api)
   } catch (err) {
     if (!isDockgateError(err) && req.destroyed) return // client left while we read its body
     const e = asDockgateError(err, ctx.logger)
@@ -180,6 +183,7 @@ export async function handleUpgrade(ctx: ListenerContext, req: IncomingMessage, 
     ;({ body, surplus } = await readUpgradeBody(socket, head, length, ctx.limits.timeoutMs))
     const canonical = inspect(ctx.policy, ctx.self, admitted, body)
     if (canonical !== undefined) body = canonical
+    if (admitted.guard && TARGET_CHECKED.has(api.operation.id)) api = await checkTarget(ctx.policy, ctx.self, ctx.upstream, api)
   } catch (err) {
     if (!isDockgateError(err) && socket.destroyed) return
     const e = asDockgateError(err, ctx.logger)
