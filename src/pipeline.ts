@@ -83,6 +83,31 @@ function refusalFields(err: DockgateError): Partial<AuditRecord> & Pick<AuditRec
 }
 
 /** True when the request is framed with a body (RFC 9112 §6.3: Transfer-Encoding, or a non-zero Content-Length). */
+/** Most of a refused body dockgate reads to the void before it closes the connection instead (bytes). */
+const DISCARD_LIMIT = 64 * 1024 * 1024
+/** How long a refused body may take to arrive before the connection is closed (ms). */
+const DISCARD_TIMEOUT_MS = 30_000
+
+/** Marks a socket whose refusal was sent while its body was still being discarded. */
+const ANSWERED_WHILE_DISCARDING = new WeakSet<object>()
+
+function discardBody(req: IncomingMessage): void {
+  const socket = req.socket
+  ANSWERED_WHILE_DISCARDING.add(socket)
+  let seen = 0
+  const timer = setTimeout(() => socket.destroy(), DISCARD_TIMEOUT_MS)
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length
+    if (seen > DISCARD_LIMIT) socket.destroy()
+  })
+  req.once('end', () => {
+    clearTimeout(timer)
+    ANSWERED_WHILE_DISCARDING.delete(socket)
+  })
+  req.once('close', () => clearTimeout(timer))
+  req.resume()
+}
+
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length']
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
@@ -100,6 +125,12 @@ export function handleClientError(ctx: ListenerContext, err: NodeJS.ErrnoExcepti
   const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy()
+    return
+  }
+  if (ANSWERED_WHILE_DISCARDING.has(socket)) {
+    // The refusal was already sent; the body that broke was being thrown away. Nothing to add.
+    socket.end()
+    socket.once('finish', () => socket.destroy())
     return
   }
   if (current?.headersSent) {
@@ -137,12 +168,13 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     if (!isDockgateError(err) && req.destroyed) return // client left while we read its body
     const e = asDockgateError(err, ctx.logger)
     record(ctx, req, api, started, refusalFields(e))
-    // A refused request's body is never read: close rather than drain a body of any size. A
-    // request without a body keeps the connection, and the next request on it is judged on its
-    // own. (`req.complete` cannot tell them apart: a refusal made before the first await runs
-    // while node:http is still inside the packet, before it has marked even a body-less request
-    // complete.)
-    if (!req.complete && hasBody(req)) res.setHeader('Connection', 'close')
+    // A refused request's body is never forwarded. If it is still arriving (docker cp, build,
+    // load), answer now and read the rest to the void, as Go's server does: closing at once would
+    // break the client's pipe before it reads the answer. Node's parser keeps the body inside its
+    // framing, so what follows it on the connection is judged as a request of its own.
+    // (`req.complete` alone cannot tell: a refusal made before the first await runs while
+    // node:http is still inside the packet, before it has marked even a body-less request complete.)
+    if (!req.complete && hasBody(req)) discardBody(req)
     sendError(res, e, req.method ?? 'GET')
     return
   }

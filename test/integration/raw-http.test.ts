@@ -273,10 +273,11 @@ describe('framing: smuggling and desync attempts', () => {
     ['chunked', (b: string) => ({ headers: { 'Transfer-Encoding': 'chunked' }, body: `${b.length.toString(16)}\r\n${b}\r\n0\r\n\r\n` })],
   ])('a refused request whose %s body is a request: the smuggled request never reaches the engine', async (_name, frame) => {
     const { headers, body } = frame(smuggled)
-    const ex = await rawExchange(readOnly.socket, http(`POST /containers/${sleeper}/kill`, headers, body), {})
+    // The refused body is read to the void inside its framing (so a client still uploading sees
+    // the answer, not a broken pipe); the request inside it is never parsed as one.
+    const ex = await rawExchange(readOnly.socket, http(`POST /containers/${sleeper}/kill`, headers, body), { responses: 1 })
     expect(ex.responses).toHaveLength(1)
     expectRefusal(ex.responses[0], 403, 'DG_DENY_OPERATION')
-    expect(ex.closed).toBe(true)
     await expectEngineGotNothing()
   })
 
@@ -303,7 +304,7 @@ describe('framing: smuggling and desync attempts', () => {
     ['Application/X-WWW-Form-URLEncoded; charset=utf-8'],
   ])('a form-encoded body (%s) is refused: the engine would read fromSrc from it', async (contentType) => {
     const body = 'fromSrc=http%3A%2F%2F127.0.0.1%3A1%2Fx.tar'
-    const ex = await rawExchange(full.socket, http('POST /images/create?fromImage=x&tag=latest', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body), {})
+    const ex = await rawExchange(full.socket, http('POST /images/create?fromImage=x&tag=latest', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body), { responses: 1 })
     expect(expectRefusal(ex.responses[0], 400, 'DG_REQ_FORM_BODY')).toContain('ImageCreate')
     await expectEngineGotNothing()
     expect(tap.blocked()).toEqual([])
