@@ -15,8 +15,12 @@ import { DockgateError } from './errors.js'
 import { UNREACHABLE_CODES, type Upstream } from './upstream.js'
 import type { ApiRequest } from './types.js'
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded; node:http adds its own connection handling. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded; node:http adds its own connection handling.
+ * `Expect` too: node:http has already answered `100 Continue` to the client, and http-proxy skips
+ * its `proxyReq` event (which arms the abort-on-disconnect below) for requests that carry it.
+ */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'expect']
 
 export type ForwardOutcome = { ok: true } | { ok: false; error: DockgateError | undefined }
 

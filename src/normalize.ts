@@ -49,20 +49,20 @@ function decodeSegment(raw: string, rawPath: string): string {
 }
 
 /** Go's url.ParseQuery with the differences refused: `;` separators and malformed escapes. */
-function decodeQueryComponent(raw: string, rawQuery: string): string {
+function decodeQueryComponent(raw: string, where: string): string {
   const plus = raw.replace(/\+/g, ' ')
   if (/%(?![0-9A-Fa-f]{2})/.test(plus)) {
-    throw new DockgateError('DG_REQ_AMBIGUOUS_PATH', `malformed percent-escape in query ${JSON.stringify(rawQuery)}`)
+    throw new DockgateError('DG_REQ_AMBIGUOUS_PATH', `malformed percent-escape in query ${where}`)
   }
   let decoded: string
   try {
     decoded = decodeURIComponent(plus)
   } catch {
-    throw new DockgateError('DG_REQ_AMBIGUOUS_PATH', `query is not valid UTF-8 after decoding: ${JSON.stringify(rawQuery)}`)
+    throw new DockgateError('DG_REQ_AMBIGUOUS_PATH', `query ${where} is not valid UTF-8 after decoding`)
   }
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(decoded)) {
-    throw new DockgateError('DG_REQ_AMBIGUOUS_PATH', `control character in query ${JSON.stringify(rawQuery)}`)
+    throw new DockgateError('DG_REQ_AMBIGUOUS_PATH', `control character in query ${where}`)
   }
   return decoded
 }
@@ -74,15 +74,16 @@ function encodeQueryComponent(s: string): string {
 export function parseQuery(rawQuery: string): { query: URLSearchParams; canonical: string } {
   if (rawQuery.includes(';')) {
     // Go ≤1.16 split queries on ';' too; newer Go drops the pair. Either way it differs from us.
-    throw new DockgateError('DG_REQ_AMBIGUOUS_PATH', `";" in query ${JSON.stringify(rawQuery)}`)
+    throw new DockgateError('DG_REQ_AMBIGUOUS_PATH', `";" in the query string (Go splits or drops such pairs)`)
   }
   const query = new URLSearchParams()
   const parts: string[] = []
   for (const pair of rawQuery.split('&')) {
     if (pair === '') continue // Go skips empty pairs too
     const eq = pair.indexOf('=')
-    const key = decodeQueryComponent(eq < 0 ? pair : pair.slice(0, eq), rawQuery)
-    const value = eq < 0 ? '' : decodeQueryComponent(pair.slice(eq + 1), rawQuery)
+    // Messages name the parameter, never its value: queries can carry credentials.
+    const key = decodeQueryComponent(eq < 0 ? pair : pair.slice(0, eq), `parameter #${parts.length + 1}`)
+    const value = eq < 0 ? '' : decodeQueryComponent(pair.slice(eq + 1), `parameter ${JSON.stringify(key.slice(0, 40))}`)
     query.append(key, value)
     parts.push(encodeQueryComponent(key) + '=' + encodeQueryComponent(value))
   }

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { normalize } from './normalize.js'
 import { admit, inspect, type Admitted } from './admission.js'
-import { checkTarget, TARGET_CHECKED } from './target.js'
+import { checkCreateVolumes, checkTarget, TARGET_CHECKED } from './target.js'
 import type { CompiledPolicy } from './policy/compile.js'
 import type { SelfIdentity } from './guards/types.js'
 import { readBody, type BodyLimits } from './body.js'
@@ -60,7 +60,8 @@ function record(ctx: ListenerContext, req: IncomingMessage, api: ApiRequest | un
     listener: ctx.listener,
     policy: ctx.policy.name,
     method: req.method ?? '',
-    path: api?.path ?? (req.url ?? '').slice(0, 200),
+    // Never the query: it can carry credentials.
+    path: api?.path ?? (req.url ?? '').split('?')[0]!.slice(0, 200),
     version: api?.version,
     operation,
     durationMs,
@@ -163,7 +164,8 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     const raw = admitted.guard?.body === 'json' ? await readBody(req, ctx.limits) : undefined
     if (raw !== undefined) ctx.metrics.bodyBytes.inc({ operation: api.operation.id }, raw.length)
     body = inspect(ctx.policy, ctx.self, admitted, raw)
-    if (admitted.guard && TARGET_CHECKED.has(api.operation.id)) api = await checkTarget(ctx.policy, ctx.self, ctx.upstream, api)
+    if (!ctx.policy.unguarded && TARGET_CHECKED.has(api.operation.id)) api = await checkTarget(ctx.policy, ctx.self, ctx.upstream, api)
+    if (admitted.guard && api.operation.id === 'ContainerCreate' && body) await checkCreateVolumes(ctx.policy, ctx.self, ctx.upstream, admitted.guard, api, body)
   } catch (err) {
     if (!isDockgateError(err) && req.destroyed) return // client left while we read its body
     const e = asDockgateError(err, ctx.logger)
@@ -215,7 +217,7 @@ export async function handleUpgrade(ctx: ListenerContext, req: IncomingMessage, 
     ;({ body, surplus } = await readUpgradeBody(socket, head, length, ctx.limits.timeoutMs))
     const canonical = inspect(ctx.policy, ctx.self, admitted, body)
     if (canonical !== undefined) body = canonical
-    if (admitted.guard && TARGET_CHECKED.has(api.operation.id)) api = await checkTarget(ctx.policy, ctx.self, ctx.upstream, api)
+    if (!ctx.policy.unguarded && TARGET_CHECKED.has(api.operation.id)) api = await checkTarget(ctx.policy, ctx.self, ctx.upstream, api)
   } catch (err) {
     if (!isDockgateError(err) && socket.destroyed) return
     const e = asDockgateError(err, ctx.logger)

@@ -12,6 +12,7 @@
  * `Ulimits` (guards.container.cgroup_parents / ulimits). `securityopt` is refused by the Linux
  * daemon itself ("does not support setting security options on build").
  */
+import { redactUrl } from './image-create.js'
 import { BodyError, decodeBody } from '../body/gojson.js'
 import { isArray, isObject } from '../body/json-value.js'
 import { ANY, arrayOf, struct } from '../body/shape.js'
@@ -52,7 +53,7 @@ export function checkImageBuild(ctx: GuardContext): Violation[] {
   const findings = new Findings()
   const b = ctx.rules.build
   for (const remote of ctx.query.getAll('remote')) {
-    if (remote !== '' && !b.remote) findings.add('build.remote', 'query.remote', remote, 'makes the engine fetch a remote context (needs guards.build.remote)')
+    if (remote !== '' && !b.remote) findings.add('build.remote', 'query.remote', redactUrl(remote), 'makes the engine fetch a remote context (needs guards.build.remote)')
   }
   for (const mode of ctx.query.getAll('networkmode')) {
     const lower = mode.toLowerCase()

@@ -1,7 +1,7 @@
 /**
  * ImageCreate (`POST /images/create`): `fromSrc=<URL>` makes the engine fetch a URL (SSRF into
  * whatever the daemon's host can reach; competitors.md D13), refused unless guards.images.from_src;
- * `fromSrc=-` (the tarball is the body) is fine. With guards.images.pull set, `fromImage` (with
+ * `fromSrc=-` (the tarball is the body: any content under any name) unless guards.images.import. With guards.images.pull set, `fromImage` (with
  * `tag`) and the import target `repo` (with `tag`) must match it: an import could otherwise
  * overwrite a trusted tag. Every value of a repeated parameter is checked. The body is not read.
  */
@@ -25,12 +25,19 @@ function withTag(name: string, tag: string): string {
   return tag.includes(':') ? `${base}@${tag}` : `${base}:${tag}`
 }
 
+/** A URL for messages and logs, without the credentials it may carry (`https://user:token@…`). */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@')
+}
+
 export function checkImageCreate(ctx: GuardContext): Violation[] {
   const findings = new Findings()
   const q = ctx.query
   for (const src of q.getAll('fromSrc')) {
-    if (src !== '' && src !== '-' && !ctx.rules.images.fromSrc) {
-      findings.add('image.from_src', 'query.fromSrc', src, 'makes the engine fetch a URL (needs guards.images.from_src)')
+    if (src === '-') {
+      if (!ctx.rules.images.import) findings.add('image.import', 'query.fromSrc', src, 'imports a tarball under any name, overwriting tags (needs guards.images.import)')
+    } else if (src !== '' && !ctx.rules.images.fromSrc) {
+      findings.add('image.from_src', 'query.fromSrc', redactUrl(src), 'makes the engine fetch a URL (needs guards.images.from_src)')
     }
   }
   const pull = ctx.rules.images.pull

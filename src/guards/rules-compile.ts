@@ -266,7 +266,7 @@ export function compileGuardRules(raw: unknown, base: GuardRules): { rules: Guar
       bindOptions: volumes.bool('bind_options', base.volumes.bindOptions),
     },
     plugins: compilePlugins(top.sub('plugins'), base.plugins),
-    images: { fromSrc: images.bool('from_src', base.images.fromSrc), pull: images.optionalGlobs('pull', base.images.pull) },
+    images: { fromSrc: images.bool('from_src', base.images.fromSrc), import: images.bool('import', base.images.import), pull: images.optionalGlobs('pull', base.images.pull) },
     build: { remote: build.bool('remote', base.build.remote), networkHost: build.bool('network_host', base.build.networkHost) },
     swarm: { allow: top.sub('swarm').bool('allow', base.swarm.allow) },
     networks: {

@@ -52,7 +52,7 @@ export const guardRulesSchema: Record<string, unknown> = section({
   exec: section({ privileged: bool, users: strings }),
   volumes: section({ drivers: strings, local_types: strings, bind_options: bool }),
   plugins: section({ allow: { anyOf: [bool, strings] } }),
-  images: section({ from_src: bool, pull: strings }),
+  images: section({ from_src: bool, import: bool, pull: strings }),
   build: section({ remote: bool, network_host: bool }),
   swarm: section({ allow: bool }),
   networks: section({ drivers: strings, parent: strings, config_from: bool }),

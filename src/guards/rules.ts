@@ -157,8 +157,14 @@ export interface PluginRules {
 
 /** `guards.images`: ImageCreate. */
 export interface ImageRules {
-  /** `from_src` (default false): allow `fromSrc=<URL>` (the engine fetches the URL: SSRF). `fromSrc=-` is always allowed. */
+  /** `from_src` (default false): allow `fromSrc=<URL>` (the engine fetches the URL: SSRF). */
   readonly fromSrc: boolean
+  /**
+   * `import` (default false): allow `fromSrc=-` (`docker import`, the tarball is the body). An
+   * import can put any content under any name, overwriting a tag other containers are recreated
+   * from, as `ImageLoad` and `ImageTag` can.
+   */
+  readonly import: boolean
   /** `pull` (default: any): references (globs, as container.images) `fromImage` and `repo` may name. */
   readonly pull: GlobList | null
 }
@@ -244,7 +250,7 @@ export const DEFAULT_GUARD_RULES: GuardRules = deepFreeze({
   exec: { privileged: false, users: null },
   volumes: { drivers: globList(['local']), localTypes: ['tmpfs'], bindOptions: false },
   plugins: { allow: NO_GLOBS },
-  images: { fromSrc: false, pull: null },
+  images: { fromSrc: false, import: false, pull: null },
   build: { remote: false, networkHost: false },
   swarm: { allow: false },
   networks: { drivers: globList(['bridge', 'overlay']), parent: NO_GLOBS, configFrom: false },

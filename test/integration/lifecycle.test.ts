@@ -85,11 +85,11 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 const EVENTS = `GET /v1.41/events?filters=${encodeURIComponent(JSON.stringify({ type: ['container'] }))} HTTP/1.1\r\nHost: docker\r\n\r\n`
 
 /** Opens GET /events on `socket` and waits for the response head. */
-async function openEvents(socket: string): Promise<RawConnection> {
+async function openEvents(socket: string, request = EVENTS): Promise<RawConnection> {
   const c = await raw(socket)
-  await c.write(EVENTS)
-  await c.waitFor((x) => x.responses().responses.length === 1, 'the head of the events response')
-  const [res] = c.responses().responses
+  await c.write(request)
+  await c.waitFor((x) => x.responses().responses.some((r) => r.status !== 100), 'the head of the events response')
+  const res = c.responses().responses.find((r) => r.status !== 100)
   expect(res!.status, res!.body.toString()).toBe(200)
   expect(res!.chunked).toBe(true)
   return c
@@ -153,6 +153,16 @@ describe('streams', () => {
     expect(conn.isClosed).toBe(false)
     expect(await sample(proxy.registry, 'dockgate_open_streams{kind="stream"}')).toBe(1)
 
+    c.destroy()
+    await within(conn.closed, 10_000, 'the upstream connection to close')
+    await until(async () => (await sample(proxy.registry, 'dockgate_open_streams{kind="stream"}')) === 0, 'the open-streams gauge to go back to 0')
+  })
+
+  test('with Expect: 100-continue too (http-proxy does not arm its hooks for such requests)', async () => {
+    const tap = await tapAt(join(tempDir(), 'tap.sock'))
+    const proxy = await proxyFor('read-only', tap.socket)
+    const c = await openEvents(proxy.socket, EVENTS.replace('\r\n\r\n', '\r\nExpect: 100-continue\r\n\r\n'))
+    const conn = await tap.waitFor(() => tap.connections().find((x) => tap.requests().some((r) => r.connection === x.index && r.method === 'GET' && r.target.startsWith('/v1.41/events'))), 'the events request at the engine')
     c.destroy()
     await within(conn.closed, 10_000, 'the upstream connection to close')
     await until(async () => (await sample(proxy.registry, 'dockgate_open_streams{kind="stream"}')) === 0, 'the open-streams gauge to go back to 0')

@@ -82,3 +82,72 @@ describe('exec and attach into existing containers', () => {
     expect(r.stderr).toMatch(/No such container/)
   })
 })
+
+describe('what existing objects are, not what they are called', () => {
+  const vol = `${PREFIX}bindvol`
+  beforeAll(async () => {
+    // An admin's "volume" that is a bind mount of a host directory.
+    const res = await engineRequest(engineSocket, 'POST', '/volumes/create', { Name: vol, Driver: 'local', DriverOpts: { type: 'none', o: 'bind', device: '/etc' } })
+    expect(res.status).toBe(201)
+  })
+  afterAll(async () => {
+    for (const name of ['volholder', 'stopped', 'exec-target']) await engineRequest(engineSocket, 'DELETE', `/containers/${PREFIX}${name}?force=1`)
+    await engineRequest(engineSocket, 'DELETE', `/volumes/${vol}?force=1`)
+  })
+
+  test.each([
+    ['Binds', { Binds: [`${vol}:/h:ro`] }, `HostConfig.Binds[0] (volume ${vol}: DriverOpts`],
+    ['Mounts of type volume', { Mounts: [{ Type: 'volume', Source: vol, Target: '/h' }] }, `HostConfig.Mounts[0] (volume ${vol}: DriverOpts`],
+  ])('creating a container that mounts an existing bind-backed named volume through %s is refused', async (_n, hostConfig, field) => {
+    const name = `${PREFIX}thief`
+    const res = await engineRequest(proxy.socket, 'POST', `/containers/create?name=${name}`, { Image: BUSYBOX_IMAGE, HostConfig: { NetworkMode: 'none', ...hostConfig } })
+    expect(res.status).toBe(403)
+    const msg = (JSON.parse(res.body.toString()) as { message: string }).message
+    expect(msg).toContain(field)
+    expect(msg).toContain('[DG_DENY_BODY]')
+    expect((await engineRequest(engineSocket, 'GET', `/containers/${name}/json`)).status).toBe(404)
+  })
+
+  test('a named volume that does not exist yet (the engine makes it plain) is fine', async () => {
+    const name = `${PREFIX}fresh`
+    const res = await engineRequest(proxy.socket, 'POST', `/containers/create?name=${name}`, { Image: BUSYBOX_IMAGE, HostConfig: { NetworkMode: 'none', Binds: [`${PREFIX}fresh-vol:/data`] } })
+    expect(res.status).toBe(201)
+    await engineRequest(engineSocket, 'DELETE', `/containers/${name}?force=1&v=1`)
+    await engineRequest(engineSocket, 'DELETE', `/volumes/${PREFIX}fresh-vol`)
+  })
+
+  test('exec into an admin container that mounts the bind-backed volume is refused', async () => {
+    await createDirect(`${PREFIX}volholder`, { Binds: [`${vol}:/h:ro`] })
+    const r = await docker(['exec', `${PREFIX}volholder`, 'cat', '/h/hostname'], { host: proxy.host })
+    expect(r.stderr).toContain(`(volume ${vol}:`)
+    expect(r.stderr).toContain('[DG_DENY_TARGET]')
+  })
+
+  test('starting an admin container this policy could not have created is refused', async () => {
+    const res = await engineRequest(engineSocket, 'POST', `/containers/create?name=${PREFIX}stopped`, { Image: BUSYBOX_IMAGE, Cmd: ['true'], HostConfig: { NetworkMode: 'none', Binds: ['/etc:/hostetc:ro'] } })
+    expect(res.status).toBe(201)
+    const r = await docker(['start', `${PREFIX}stopped`], { host: proxy.host })
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toContain('ContainerStart denied by policy "container-operator"')
+    expect(r.stderr).toContain('[DG_DENY_TARGET]')
+  })
+
+  test('an exec someone else created in such a container cannot be started through dockgate', async () => {
+    const id = await createDirect(`${PREFIX}exec-target`, { Binds: ['/etc:/hostetc:ro'] })
+    const created = await engineRequest(engineSocket, 'POST', `/containers/${id}/exec`, { Cmd: ['cat', '/hostetc/hostname'], AttachStdout: true })
+    expect(created.status).toBe(201)
+    const execId = (JSON.parse(created.body.toString()) as { Id: string }).Id
+    const res = await engineRequest(proxy.socket, 'POST', `/exec/${execId}/start`, { Detach: false, Tty: false })
+    expect(res.status).toBe(403)
+    const msg = (JSON.parse(res.body.toString()) as { message: string }).message
+    expect(msg).toBe(`dockgate: ExecStart denied by policy "container-operator": container ${PREFIX}exec-target was created with HostConfig.Binds[0]="/etc:/hostetc:ro" (guard container.binds), which this policy does not allow [DG_DENY_TARGET]`)
+    const inspect = JSON.parse((await engineRequest(engineSocket, 'GET', `/exec/${execId}/json`)).body.toString()) as { Running: boolean; ExitCode: number | null; Pid: number }
+    expect(inspect.Pid).toBe(0) // never started
+  })
+
+  test('docker import (fromSrc=-) is refused by default: it can overwrite any tag', async () => {
+    const res = await engineRequest(proxy.socket, 'POST', `/images/create?fromSrc=-&repo=${BUSYBOX_IMAGE.split(':')[0]}&tag=${BUSYBOX_IMAGE.split(':')[1]}`, Buffer.alloc(1024))
+    expect(res.status).toBe(403)
+    expect(res.body.toString()).toContain('guard image.import')
+  })
+})

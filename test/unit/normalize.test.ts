@@ -112,3 +112,21 @@ describe('normalize: properties', () => {
     )
   })
 })
+
+describe('normalize: refusals never echo query values (they can carry credentials)', () => {
+  test.each([
+    ['malformed escape', '/containers/json?auth=ghp_SECRET%zz'],
+    ['control character', '/containers/json?auth=ghp_SECRET%00'],
+    ['semicolon', '/containers/json?auth=ghp_SECRET;x=1'],
+    ['bad UTF-8', '/containers/json?auth=ghp_SECRET%ff'],
+  ])('%s', (_name, url) => {
+    let message = ''
+    try {
+      normalize('GET', url)
+    } catch (err) {
+      message = (err as DockgateError).clientMessage()
+    }
+    expect(message).toMatch(/DG_REQ_AMBIGUOUS_PATH/)
+    expect(message).not.toContain('SECRET')
+  })
+})

@@ -29,9 +29,10 @@ describe('plugin guards', () => {
 describe('ImageCreate guard', () => {
   test.each([
     { name: 'fromSrc URL (SSRF)', query: 'fromSrc=http://169.254.169.254/latest&repo=x', expect: ['image.from_src query.fromSrc'] },
-    { name: 'fromSrc URL repeated after -', query: 'fromSrc=-&fromSrc=http://10.0.0.1/x.tar', expect: ['image.from_src query.fromSrc'] },
+    { name: 'fromSrc URL repeated after -', query: 'fromSrc=-&fromSrc=http://10.0.0.1/x.tar', guards: { images: { import: true } }, expect: ['image.from_src query.fromSrc'] },
+    { name: 'an import (any content under any name) by default', query: 'fromSrc=-&repo=busybox&tag=test', expect: ['image.import query.fromSrc'] },
     { name: 'fromImage outside the pull list', query: 'fromImage=alpine&tag=3', guards: { images: { pull: ['busybox:*'] } }, expect: ['image.pull query.fromImage'] },
-    { name: 'import over a trusted tag', query: 'fromSrc=-&repo=busybox&tag=latest', guards: { images: { pull: ['ghcr.io/acme/**'] } }, expect: ['image.pull query.repo'] },
+    { name: 'import over a trusted tag', query: 'fromSrc=-&repo=busybox&tag=latest', guards: { images: { import: true, pull: ['ghcr.io/acme/**'] } }, expect: ['image.pull query.repo'] },
     { name: 'a tag param replaces the tag in fromImage', query: 'fromImage=busybox:1.36&tag=evil', guards: { images: { pull: ['busybox:1.36'] } }, expect: ['image.pull query.fromImage'] },
   ])('refuses $name', ({ query, guards, expect: want }) => {
     expect(hits(check('ImageCreate', undefined, { query, ...(guards === undefined ? {} : { guards }) }))).toEqual(want)
@@ -39,7 +40,7 @@ describe('ImageCreate guard', () => {
 
   test.each([
     { name: 'a pull', query: 'fromImage=busybox&tag=latest' },
-    { name: 'an import from the body', query: 'fromSrc=-&repo=mine&tag=1' },
+    { name: 'an import from the body when allowed', query: 'fromSrc=-&repo=mine&tag=1', guards: { images: { import: true } } },
     { name: 'a pull in the list', query: 'fromImage=docker.io/library/busybox&tag=1.36', guards: { images: { pull: ['busybox:*'] } } },
     { name: 'a pull by digest in the list', query: `fromImage=busybox&tag=sha256:${'a'.repeat(64)}`, guards: { images: { pull: ['busybox@sha256:*'] } } },
     { name: 'a pinned tag in the list', query: 'fromImage=busybox&tag=1.36', guards: { images: { pull: ['busybox:1.36'] } } },
@@ -121,5 +122,13 @@ describe('swarm, archive, network guards', () => {
   test.each(['NetworkConnect', 'NetworkDisconnect'])('%s of dockgate is refused', (op) => {
     expect(hits(check(op, '{"container":"dockgate"}', { params: { id: 'evil' }, self: SELF }))).toEqual(['self Container'])
     expect(check(op, '{"Container":"web"}', { params: { id: 'backend' }, self: SELF })).toEqual([])
+  })
+})
+
+describe('URLs in violations lose their credentials', () => {
+  test('fromSrc with user:token@', () => {
+    const v = check('ImageCreate', undefined, { query: 'fromSrc=https://user:ghp_TOKEN@example.com/x.tar' })
+    expect(JSON.stringify(v)).not.toContain('ghp_TOKEN')
+    expect(v[0]?.value).toContain('https://***@example.com/x.tar')
   })
 })

@@ -20,7 +20,7 @@ describe('DEFAULT_GUARD_RULES', () => {
     expect(DEFAULT_GUARD_RULES.volumes.drivers.patterns).toEqual(['local'])
     expect(DEFAULT_GUARD_RULES.volumes.bindOptions).toBe(false)
     expect(DEFAULT_GUARD_RULES.plugins.allow.matches('vieux/sshfs:latest')).toBe(false)
-    expect(DEFAULT_GUARD_RULES.images).toEqual({ fromSrc: false, pull: null })
+    expect(DEFAULT_GUARD_RULES.images).toEqual({ fromSrc: false, import: false, pull: null })
     expect(DEFAULT_GUARD_RULES.build).toEqual({ remote: false, networkHost: false })
     expect(DEFAULT_GUARD_RULES.swarm.allow).toBe(false)
     expect(DEFAULT_GUARD_RULES.networks.drivers.patterns).toEqual(['bridge', 'overlay'])
