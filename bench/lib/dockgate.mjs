@@ -1,0 +1,53 @@
+/**
+ * dockgate as a separate process (`node dist/cli.js`), so that its RSS and CPU can be read from
+ * /proc/<pid> apart from the load generator's.
+ */
+import { spawn } from 'node:child_process'
+import { openSync, closeSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { waitForPing } from './engine.mjs'
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
+
+/**
+ * Starts `node dist/cli.js --listen unix://<dir>/<name>.sock --upstream unix://<engine> --policy <policy>`.
+ * `nodeArgs` go before the script (e.g. `--cpu-prof`).
+ * @returns {Promise<{socket: string, pid: number, name: string, stop(): Promise<void>}>}
+ */
+export async function startDockgate({ name, policy, engineSocket, dir, nodeArgs = [] }) {
+  const socket = join(dir, `${name}.sock`)
+  const logPath = join(dir, `${name}.log`)
+  const fd = openSync(logPath, 'a')
+  const child = spawn(process.execPath, [
+    ...nodeArgs, CLI,
+    '--listen', `unix://${socket}`,
+    '--upstream', `unix://${engineSocket}`,
+    '--policy', policy,
+    // Per-request audit lines are info; at warn the bench measures the proxy, not the log sink.
+    '--log-level', 'warn',
+  ], { stdio: ['ignore', fd, fd] })
+  closeSync(fd)
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  const onExit = () => { try { child.kill('SIGKILL') } catch { /* gone */ } }
+  process.once('exit', onExit)
+  let stopping
+  const stop = () => (stopping ??= (async () => {
+    process.removeListener('exit', onExit)
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM') // graceful: ends open streams, removes the socket file
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await exited
+      clearTimeout(killer)
+    }
+  })())
+  try {
+    await waitForPing(socket, 20_000, () => (child.exitCode !== null ? `dockgate (${name}) exited with ${child.exitCode}` : undefined))
+  } catch (err) {
+    await stop()
+    let log = ''
+    try { log = readFileSync(logPath, 'utf8') } catch { /* none */ }
+    throw new Error(`${err.message}\n--- ${logPath} ---\n${log.split('\n').slice(-20).join('\n')}`)
+  }
+  return { socket, pid: child.pid, name, logPath, stop }
+}
