@@ -34,6 +34,12 @@ export interface ListenerContext {
   readonly logger: Logger
   readonly metrics: Metrics
   readonly self: SelfIdentity
+  /**
+   * Registers a streamed response (events, logs, stats, save/load…) so that shutdown can end it
+   * cleanly. Only streams: adding every response to a Set made V8 keep per-request objects alive
+   * through young-generation GCs (bench: RSS 118 → 260 MiB and +20% CPU under HEAD /_ping load).
+   */
+  readonly trackStream: (res: ServerResponse) => void
 }
 
 /**
@@ -181,7 +187,10 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     return
   }
   const kind = api.operation.stream
-  if (kind !== 'none') ctx.metrics.openStreams.inc({ kind })
+  if (kind !== 'none') {
+    ctx.metrics.openStreams.inc({ kind })
+    ctx.trackStream(res)
+  }
   const outcome = await ctx.forwarder.forward(req, res, api, body)
   if (kind !== 'none') ctx.metrics.openStreams.dec({ kind })
   if (!outcome.ok && outcome.error) {

@@ -65,6 +65,10 @@ export async function startDockgate(
         logger: deps.logger.child({ listener: formatAddress(l.address), policy: l.policy.name }),
         metrics,
         self,
+        trackStream: (res) => {
+          streaming.add(res)
+          res.once('close', () => streaming.delete(res))
+        },
       }
       const server = http.createServer({
         // Streams (events, logs -f, build uploads) last as long as they last: no request or idle
@@ -84,8 +88,6 @@ export async function startDockgate(
         s.once('close', () => sockets.delete(s))
       })
       server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-        streaming.add(res)
-        res.once('close', () => streaming.delete(res))
         void handleRequest(ctx, req, res)
       })
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
