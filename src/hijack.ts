@@ -1,7 +1,7 @@
 /**
  * Hijacked connections: `Upgrade: tcp` (attach, exec start) and `Upgrade: h2c` (BuildKit session).
  *
- * http-proxy's websocket path wants `GET` + `Upgrade: websocket`, so dockgate splices these itself
+ * Proxy libraries' websocket paths want `GET` + `Upgrade: websocket`, so dockgate splices these itself
  * (../shared/engine-notes.md, "Hijacked connections"). Order matters for safety:
  *   1. the request has already passed the same policy pipeline as any other (pipeline.ts);
  *   2. its body is read exactly as framed by Content-Length, and forwarded with the headers;

@@ -98,7 +98,7 @@ export function normalizePath(rawPath: string): { version: string | undefined; p
   for (const seg of segments) {
     if (seg === '') refuse('DG_REQ_AMBIGUOUS_PATH', `empty path segment in ${JSON.stringify(rawPath)} (the engine would redirect it)`)
     if (seg === '.' || seg === '..') refuse('DG_REQ_AMBIGUOUS_PATH', `dot segment in path ${JSON.stringify(rawPath)}`)
-    // http-proxy's path join rewrites "http:/" to "http://"; no Engine API identifier ends in ':'.
+    // No Engine API identifier ends in ':', and proxy path joins rewrite "http:/" to "http://".
     if (seg.endsWith(':')) refuse('DG_REQ_AMBIGUOUS_PATH', `path segment ending in ":" in ${JSON.stringify(rawPath)}`)
     if (!SEGMENT.test(seg)) refuse('DG_REQ_AMBIGUOUS_PATH', `path ${JSON.stringify(rawPath)} has characters dockgate does not forward (allowed: letters, digits and ._~:@+=,-)`)
   }

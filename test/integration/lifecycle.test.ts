@@ -158,7 +158,7 @@ describe('streams', () => {
     await until(async () => (await sample(proxy.registry, 'dockgate_open_streams{kind="stream"}')) === 0, 'the open-streams gauge to go back to 0')
   })
 
-  test('with Expect: 100-continue too (http-proxy does not arm its hooks for such requests)', async () => {
+  test('with Expect: 100-continue too (http-proxy used to skip its abort hook for such requests)', async () => {
     const tap = await tapAt(join(tempDir(), 'tap.sock'))
     const proxy = await proxyFor('read-only', tap.socket)
     const c = await openEvents(proxy.socket, EVENTS.replace('\r\n\r\n', '\r\nExpect: 100-continue\r\n\r\n'))
