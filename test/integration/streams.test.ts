@@ -179,7 +179,9 @@ describe.each(clis)('%s CLI', (cli) => {
     const record = await until(() => proxy.audits().slice(audited).find((a) => a.operation === 'SystemEvents'), 'the audit record of the events stream')
     expect(record).toMatchObject({ decision: 'allow', method: 'GET', path: '/events', status: 200 })
 
-    // The same history on both sockets (a finite stream: --until).
+    // The same history on both sockets (a finite stream: --until), once the container has died,
+    // so that its die event is inside the window however slow the machine is.
+    expect((await docker(['wait', c], { host: hosts.direct })).code).toBe(0)
     const until_ = String(Math.floor(Date.now() / 1000) + 1)
     const history = await onBoth(hosts, ['events', '--since', since, '--until', until_, '--filter', `container=${c}`, '--format', format], { cli })
     expect(seen(history.dockgate)).toEqual({ code: 0, stdout: `container create ${c}\ncontainer start ${c}\ncontainer die ${c}\n`, stderr: '' })
