@@ -8,6 +8,7 @@ import { containerCreateGuard } from './container-create.js'
 import { containerStartGuard } from './container-start.js'
 import { containerUpdateGuard } from './container-update.js'
 import { execCreateGuard } from './exec-create.js'
+import { buildKitGrpcGuard } from './buildkit.js'
 import { imageBuildGuard } from './image-build.js'
 import { imageCreateGuard } from './image-create.js'
 import { networkConnectGuard, networkCreateGuard } from './network-create.js'
@@ -32,6 +33,7 @@ const GUARDS: ReadonlyMap<string, OperationGuard> = new Map<string, OperationGua
   ['ServiceUpdate', serviceGuard],
   ['ImageCreate', imageCreateGuard],
   ['ImageBuild', imageBuildGuard],
+  ['BuildKitGrpc', buildKitGrpcGuard],
   ['ImageCommit', imageCommitGuard],
   ['SwarmInit', swarmGuard],
   ['SwarmJoin', swarmGuard],
