@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs'
 import { normalize } from './normalize.js'
 import { admit, inspect } from './admission.js'
+import { readCompatEnv } from './compat/tecnativa.js'
 import { loadPolicy } from './policy/compile.js'
 import { ConfigError, formatProblem } from './problems.js'
 import { isDockgateError } from './errors.js'
@@ -18,7 +19,8 @@ import { isDockgateError } from './errors.js'
 export const CHECK_USAGE = `Usage: dockgate check [--policy NAME|FILE] METHOD TARGET [--body FILE|-]
 
 Says whether the policy lets the request through, and which rule or guard decided.
-  --policy NAME|FILE  preset name or policy file (default: DOCKGATE_POLICY, else read-only)
+  --policy NAME|FILE  preset name or policy file (default: DOCKGATE_POLICY, else the one
+                      Tecnativa-style variables make (CONTAINERS=1 …), else read-only)
   --body FILE|-       the JSON request body (- reads standard input)
 Exit code: 0 allowed, 1 refused, 2 usage or policy problems.
 `
@@ -30,7 +32,7 @@ export interface CheckIo {
 }
 
 export function check(argv: readonly string[], env: NodeJS.ProcessEnv, io: CheckIo): number {
-  let policyRef = env['DOCKGATE_POLICY'] ?? 'read-only'
+  let policyRef = env['DOCKGATE_POLICY']
   let bodyRef: string | undefined
   const positional: string[] = []
   for (let i = 0; i < argv.length; i++) {
@@ -61,7 +63,10 @@ export function check(argv: readonly string[], env: NodeJS.ProcessEnv, io: Check
   const [method, target] = positional as [string, string]
   let policy
   try {
-    policy = loadPolicy(policyRef)
+    // As at start: with no policy chosen, Tecnativa-style variables make one (compat/tecnativa.ts).
+    const compat = policyRef === undefined ? readCompatEnv(env, { policyChosen: false }) : undefined
+    if (compat !== undefined && compat.problems.length > 0) throw new ConfigError(compat.problems)
+    policy = compat?.policy ?? loadPolicy(policyRef ?? 'read-only')
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     for (const p of err.problems) io.err(`dockgate: ${formatProblem(p)}\n`)
