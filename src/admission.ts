@@ -30,7 +30,7 @@ import { checkContentType, contentTypeValues } from './content-type.js'
 import type { EngineClient } from './engine-client.js'
 import { DockgateError, type ErrorCode } from './errors.js'
 import { normalize } from './normalize.js'
-import { checkTargets, encodeRewritten } from './target.js'
+import { checkTargets, checkTargetsStatic, encodeRewritten } from './target.js'
 import type { ApiRequest } from './types.js'
 
 /** The parts of an HTTP request admission looks at. */
@@ -55,8 +55,8 @@ export interface AdmissionContext {
   readonly bodyLimit: number
 }
 
-/** Reads the request body (how differs for plain and upgraded requests); resolves to its bytes. */
-export type BodyReader = () => Promise<Buffer>
+/** Reads the request body (how differs for plain and upgraded requests); its bytes, or a promise of them. */
+export type BodyReader = () => Buffer | Promise<Buffer>
 
 /** A request that passed admission. */
 export interface Admitted {
@@ -174,8 +174,13 @@ function contentType(s: State): void {
 function body(s: State): Promise<void> | void {
   s.guard = s.ctx.policy.unguarded ? undefined : apiOf(s).operation.guard
   if (s.guard?.body !== 'json') return
-  return s.readBody().then((raw) => {
+  const raw = s.readBody()
+  if (Buffer.isBuffer(raw)) {
     s.raw = raw
+    return
+  }
+  return raw.then((bytes) => {
+    s.raw = bytes
   })
 }
 
@@ -216,7 +221,10 @@ function target(s: State): Promise<void> | void {
   const api = apiOf(s)
   const refs = s.guard?.references !== undefined && s.value !== undefined
   if (s.ctx.policy.unguarded || (api.operation.target === undefined && !refs)) return
-  return checkTargets({ policy: s.ctx.policy, self: s.ctx.self, engine: s.ctx.engine, refuse: (err) => refuse(s, err) }, api, s.guard, s.value).then((out) => {
+  const t = { policy: s.ctx.policy, self: s.ctx.self, engine: s.ctx.engine, refuse: (err: DockgateError) => refuse(s, err) }
+  // Without an engine (`dockgate check`) only the static checks can run, and they need no wait.
+  if (t.engine === undefined) return checkTargetsStatic(t, api, s.guard, s.value)
+  return checkTargets(t, api, s.guard, s.value).then((out) => {
     s.api = out.api
     if (out.body !== undefined) s.body = encodeRewritten(out.body)
   })

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs'
 import { isIPv4, isIPv6 } from 'node:net'
 import { dirname, join, posix, resolve } from 'node:path'
 import { FLAGS, OTHER_ENV, parseArgs, readEnv, type Setting, type SettingKey } from './args.js'
+import { readCompatEnv } from './compat/tecnativa.js'
 import { PolicyLoader, type CompiledPolicy, type RefOrigin } from './policy/compile.js'
 import { deepFreeze } from './policy/freeze.js'
 import { listPresets, packageRoot, presetPath } from './policy/presets.js'
@@ -268,6 +269,8 @@ interface PolicyChoice {
   readonly ref: string
   readonly baseDir: string
   readonly origin: RefOrigin
+  /** Already compiled (derived from Tecnativa-style variables); `ref` is then only its name. */
+  readonly compiled?: CompiledPolicy
 }
 
 /** A listener before its values are checked: each value with where it came from. */
@@ -294,7 +297,14 @@ export function loadConfig(
   for (const word of args.positionals) run.problems.push({ message: `unexpected argument ${JSON.stringify(word)} (dockgate takes only options; see --help)` })
   const pick = (k: Exclude<SettingKey, 'listen'>): Setting | undefined => args.settings[k] ?? envs.settings[k]
   const file = readConfigFile(run, pick('config'))
-  const layered = (k: Exclude<SettingKey, 'listen'>, fileKey: string): Sourced<unknown> | undefined => fromSettingValue(pick(k)) ?? fileEntry(file, fileKey)
+  // Tecnativa/LinuxServer variables: LOG_LEVEL and SOCKET_PATH rank below their DOCKGATE_ names;
+  // the permission variables make the default policy when no policy is chosen otherwise.
+  const compat = readCompatEnv(env, { policyChosen: pick('policy') !== undefined || pick('config') !== undefined })
+  run.problems.push(...compat.problems)
+  run.warnings.push(...compat.warnings)
+  const compatSetting = (k: Exclude<SettingKey, 'listen'>): Setting | undefined => (k === 'logLevel' ? compat.logLevel : k === 'upstream' ? compat.upstream : undefined)
+  const layered = (k: Exclude<SettingKey, 'listen'>, fileKey: string): Sourced<unknown> | undefined =>
+    fromSettingValue(pick(k)) ?? fromSettingValue(compatSetting(k)) ?? fileEntry(file, fileKey)
 
   const upstream = checkAddress(run, layered('upstream', 'upstream') ?? { value: DEFAULTS.upstream, where: fromDefault('upstream') }, false)
   const adminSrc = layered('admin', 'admin')
@@ -304,7 +314,7 @@ export function loadConfig(
     if (upstream !== undefined && formatAddress(admin) === formatAddress(upstream)) run.problems.push(adminSrc.where.problem(`${formatAddress(admin)} is the upstream engine's address`))
   }
   const logLevel = checkLogLevel(run, layered('logLevel', 'log_level'))
-  const drafts = draftListeners(run, file, args.settings.listen ?? envs.settings.listen, pick('policy'))
+  const drafts = draftListeners(run, file, args.settings.listen ?? envs.settings.listen, pick('policy'), compat.policy)
   const listeners = checkListeners(run, drafts, { upstream, admin })
 
   const problems = tidyProblems(run.problems)
@@ -379,10 +389,14 @@ function readLimits(file: ConfigFile): Config['limits'] {
  * `--listen` / DOCKGATE_LISTEN replace the file's listeners; the file's listeners come next; the
  * default listener last. `--policy` / DOCKGATE_POLICY serve every listener that names no policy.
  */
-function draftListeners(run: Run, file: ConfigFile, listen: readonly Setting[] | undefined, policySetting: Setting | undefined): Draft[] {
+function draftListeners(
+  run: Run, file: ConfigFile, listen: readonly Setting[] | undefined, policySetting: Setting | undefined, fromVariables: CompiledPolicy | undefined,
+): Draft[] {
   const defaultPolicy: PolicyChoice = policySetting !== undefined
     ? { ref: policySetting.value, baseDir: run.cwd, origin: (m) => fromSetting(policySetting).problem(m) }
-    : { ref: DEFAULTS.policy, baseDir: run.cwd, origin: (m) => fromDefault('policy').problem(m) }
+    : fromVariables !== undefined
+      ? { ref: fromVariables.name, baseDir: run.cwd, origin: (m) => ({ message: m }), compiled: fromVariables }
+      : { ref: DEFAULTS.policy, baseDir: run.cwd, origin: (m) => fromDefault('policy').problem(m) }
   if (listen !== undefined) return listen.map((s) => ({ listen: { value: s.value, where: fromSetting(s) }, policy: defaultPolicy }))
   const list = file.data['listeners']
   const yaml = file.yaml
@@ -417,7 +431,9 @@ function checkListeners(run: Run, drafts: readonly Draft[], others: { upstream: 
   const policyNames = new Map<string, string>()
   for (const d of drafts) {
     const address = checkAddress(run, d.listen, true)
-    const { policy, problems, warnings } = loader.load(d.policy.ref, { baseDir: d.policy.baseDir, origin: d.policy.origin })
+    const { policy, problems, warnings } = d.policy.compiled !== undefined
+      ? { policy: d.policy.compiled, problems: [], warnings: [] }
+      : loader.load(d.policy.ref, { baseDir: d.policy.baseDir, origin: d.policy.origin })
     run.problems.push(...problems)
     run.warnings.push(...warnings)
     const socket = checkSocketOptions(run, d, address)
@@ -516,6 +532,8 @@ export function usage(): string {
     'ADDR is unix:///absolute/path.sock or tcp://HOST:PORT (IPv6: tcp://[::1]:2375).',
     'Precedence: options, then environment variables, then the config file, then defaults.',
     `Other variables: ${Object.entries(OTHER_ENV).map(([k, v]) => `${k} (${v})`).join('; ')}.`,
+    'With no policy chosen (no --policy, --config, DOCKGATE_POLICY, DOCKGATE_CONFIG), the variables of Tecnativa\'s',
+    'docker-socket-proxy (CONTAINERS=1, POST=0, …; see README) make the policy; LOG_LEVEL and SOCKET_PATH are read too.',
     '',
     'Presets (--policy NAME, or "extends: [NAME]" in a policy file):',
     ...presets.map(([a, b]) => `${a.padEnd(pwidth)}${b}`),

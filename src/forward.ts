@@ -67,10 +67,10 @@ export function createForwarder(upstream: Upstream): Forwarder {
         const prev = headers[name]
         headers[name] = prev === undefined ? raw[i + 1]! : Array.isArray(prev) ? [...prev, raw[i + 1]!] : [String(prev), raw[i + 1]!]
       }
-      if (req.headers['transfer-encoding'] !== undefined && body === undefined) headers['Transfer-Encoding'] = 'chunked'
-      // An HTTP/1.0 client may send no Host (Fluent Bit's docker_events input does); the engine
-      // talks HTTP/1.1 with dockgate and refuses a request without one.
+      // HTTP/1.0 has no Host requirement and Fluent Bit's docker_events input sends none; the engine,
+      // spoken to in HTTP/1.1, refuses a request without one (400 "missing required Host header").
       if (req.headers.host === undefined) headers['Host'] = 'localhost'
+      if (req.headers['transfer-encoding'] !== undefined && body === undefined) headers['Transfer-Encoding'] = 'chunked'
       if (body !== undefined) {
         for (const k of Object.keys(headers)) if (k.toLowerCase() === 'content-length' || k.toLowerCase() === 'content-type') delete headers[k]
         headers['Content-Length'] = String(body.length)
