@@ -36,6 +36,7 @@ interface Char {
 
 /** Reads the `subject:` of a clients entry; the error is a phrase for a config problem. */
 export function parseSubject(text: string): { subject: Subject } | { error: string } {
+  if (/^\s*\/[A-Za-z]+=/.test(text)) return { error: 'write NAME=value pairs separated by commas (CN=ci-runner,O=Acme), not the /CN=…/O=… form of openssl -subj' }
   const pairs: Array<Char[]> = [[]]
   let escaped = false
   for (const c of text) {
