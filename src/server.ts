@@ -106,6 +106,11 @@ export async function startDockgate(
         cert: tls.cert,
         key: tls.key,
         minVersion: TLS_MIN_VERSION,
+        // As node:http does for plain sockets: a client's FIN ends only its direction. The docker CLI
+        // half-closes a hijacked TLS connection with a bare TCP FIN (moby client/hijack.go,
+        // tlsClientCon.CloseWrite); without this, node's TLSSocket would close both ways and the
+        // container's output would be lost.
+        allowHalfOpen: true,
         // Mutual TLS: with a client CA, a client without a certificate it signed fails the handshake.
         ...(tls.ca === undefined ? {} : { ca: tls.ca, requestCert: true, rejectUnauthorized: true }),
       })
