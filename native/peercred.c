@@ -13,7 +13,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -23,10 +24,6 @@
 #define SO_PEERGROUPS 59 /* include/uapi/asm-generic/socket.h */
 #endif
 
-/* Groups read when the first call says there are more (NGROUPS_MAX is 65536 on Linux). */
-#define GROUPS_FIRST 64
-#define GROUPS_MAX 65536
-
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[160];
   const char *code = err == EBADF ? "EBADF" : err == ENOTSOCK ? "ENOTSOCK" : err == ENOPROTOOPT ? "ENOPROTOOPT" : err == EINVAL ? "EINVAL" : "EIO";
@@ -35,65 +32,54 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
   return NULL;
 }
 
-static int set_u32(napi_env env, napi_value obj, const char *key, uint32_t v) {
-  napi_value n;
-  if (napi_create_uint32(env, v, &n) != napi_ok) return -1;
-  return napi_set_named_property(env, obj, key, n) == napi_ok ? 0 : -1;
-}
-
-/* peerCredentials(fd) -> { pid, uid, gid, groups: number[] | null }. Throws with code EBADF, ENOTSOCK, ... */
+/*
+ * peerCredentials(fd, out: Uint32Array, wantGroups: boolean) -> number
+ *
+ * Writes [pid, uid, gid, group0, group1, ...] into `out` and returns how many supplementary
+ * groups the peer has: when that is more than `out` holds (out.length - 3), none were written
+ * (the kernel answers ERANGE with the size it needs) and the caller asks again with a larger array. Returns -1 when the groups were
+ * not asked for, or the kernel cannot tell (ENOPROTOOPT, before Linux 4.13). Filling the
+ * caller's array rather than building a JS object keeps the call at its two syscalls
+ * (bench/peercred.mjs). Throws with code EBADF, ENOTSOCK, ... when getsockopt fails.
+ */
 static napi_value peer_credentials(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 3;
+  napi_value argv[3];
   int32_t fd;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
-      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
-    napi_throw_type_error(env, "EINVAL", "peerCredentials(fd): fd must be a non-negative integer");
+  bool want_groups = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
+      napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint32_array || length < 3 ||
+      napi_get_value_bool(env, argv[2], &want_groups) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "peerCredentials(fd, out: Uint32Array(>= 3), wantGroups: boolean)");
     return NULL;
   }
+  uint32_t *out = data;
 
   struct ucred cred;
   socklen_t len = sizeof cred;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return throw_errno(env, "getsockopt(SO_PEERCRED)", errno);
   if (len != sizeof cred) return throw_errno(env, "getsockopt(SO_PEERCRED): short answer", EIO);
+  out[0] = (uint32_t)cred.pid;
+  out[1] = cred.uid;
+  out[2] = cred.gid;
 
-  napi_value out, groups;
-  if (napi_create_object(env, &out) != napi_ok) return NULL;
-  if (set_u32(env, out, "pid", (uint32_t)cred.pid) || set_u32(env, out, "uid", cred.uid) || set_u32(env, out, "gid", cred.gid)) return NULL;
-
-  /* Supplementary groups: ERANGE means the buffer was short and len now holds the size needed. */
-  gid_t first[GROUPS_FIRST];
-  gid_t *list = first;
-  socklen_t glen = sizeof first;
-  int rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, list, &glen);
-  if (rc != 0 && errno == ERANGE && glen <= GROUPS_MAX * sizeof(gid_t)) {
-    list = malloc(glen);
-    if (list == NULL) return throw_errno(env, "getsockopt(SO_PEERGROUPS)", ENOMEM);
-    rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, list, &glen);
-  }
-  if (rc != 0) {
-    /* Older kernels (ENOPROTOOPT): groups are unknown, which src/peercred.ts reports as null. */
-    int err = errno;
-    if (list != first) free(list);
-    if (err != ENOPROTOOPT) return throw_errno(env, "getsockopt(SO_PEERGROUPS)", err);
-    if (napi_get_null(env, &groups) != napi_ok) return NULL;
-  } else {
-    size_t n = glen / sizeof(gid_t);
-    if (napi_create_array_with_length(env, n, &groups) != napi_ok) {
-      if (list != first) free(list);
-      return NULL;
+  int64_t count = -1;
+  if (want_groups) {
+    /* A short buffer: ERANGE, nothing copied, glen set to the size needed (net/core/sock.c). */
+    socklen_t glen = (socklen_t)((length - 3) * sizeof(gid_t));
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, out + 3, &glen) == 0 || errno == ERANGE) {
+      count = glen / sizeof(gid_t);
+    } else if (errno != ENOPROTOOPT) {
+      return throw_errno(env, "getsockopt(SO_PEERGROUPS)", errno);
     }
-    for (size_t i = 0; i < n; i++) {
-      napi_value g;
-      if (napi_create_uint32(env, list[i], &g) != napi_ok || napi_set_element(env, groups, (uint32_t)i, g) != napi_ok) {
-        if (list != first) free(list);
-        return NULL;
-      }
-    }
-    if (list != first) free(list);
   }
-  if (napi_set_named_property(env, out, "groups", groups) != napi_ok) return NULL;
-  return out;
+  napi_value result;
+  if (napi_create_int64(env, count, &result) != napi_ok) return NULL;
+  return result;
 }
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {

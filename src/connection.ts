@@ -53,9 +53,12 @@ export interface ConnectionClient {
   readonly refusal?: DockgateError
 }
 
-/** Reads the peer of a unix-socket connection (call it in the 'connection' event: peercred.ts). */
-export function unixPeer(socket: Socket, reader: PeerCredentialReader): Peer {
-  const r = reader.read(socket)
+/**
+ * Reads the peer of a unix-socket connection (call it in the 'connection' event: peercred.ts).
+ * `groups`: also read its supplementary groups (a second syscall; needed by gid entries only).
+ */
+export function unixPeer(socket: Socket, reader: PeerCredentialReader, groups: boolean): Peer {
+  const r = reader.read(socket, { groups })
   return 'error' in r ? { transport: 'unix', error: r.error } : { transport: 'unix', cred: r }
 }
 

@@ -27,11 +27,15 @@ export interface PeerCredentialReader {
   /** False when the addon could not be loaded; `reason` says why. */
   readonly available: boolean
   readonly reason?: string
-  /** The credentials of an accepted unix-socket connection, or why they could not be read. */
-  read(socket: Socket): PeerCredentials | { readonly error: string }
+  /**
+   * The credentials of an accepted unix-socket connection, or why they could not be read.
+   * Supplementary groups cost a second syscall: read only when `groups` is true (else null).
+   */
+  read(socket: Socket, opts?: { readonly groups?: boolean }): PeerCredentials | { readonly error: string }
 }
 
-type AddonFn = (fd: number) => unknown
+/** native/peercred.c: fills `out` with [pid, uid, gid, groups…]; returns the group count, or -1. */
+type AddonFn = (fd: number, out: Uint32Array, wantGroups: boolean) => unknown
 
 /** Where node-gyp puts the addon, relative to the package root. */
 export const ADDON_PATH = 'build/Release/peercred.node'
@@ -61,34 +65,40 @@ export function unavailable(reason: string): PeerCredentialReader {
   return { available: false, reason, read: () => ({ error: `peer credentials are not available: ${reason}` }) }
 }
 
-/** Wraps the addon's function; everything it returns is checked before it is believed. */
+/** Groups a peer may have (Linux NGROUPS_MAX); more is not believed. */
+const GROUPS_MAX = 65536
+
+/** Wraps the addon's function; everything it answers is checked before it is believed. */
 export function readerFrom(fn: AddonFn): PeerCredentialReader {
+  // Reused by every call (they are synchronous): no allocation per connection for up to 61 groups.
+  let scratch = new Uint32Array(64)
+  const call = (fd: number, groups: boolean): number | undefined => {
+    const n: unknown = fn(fd, scratch, groups)
+    return typeof n === 'number' && Number.isInteger(n) && n >= -1 && n <= GROUPS_MAX ? n : undefined
+  }
   return {
     available: true,
-    read(socket) {
+    read(socket, opts = {}) {
       const fd = socketFd(socket)
       if (fd === undefined) return { error: 'cannot read peer credentials: the connection has no file descriptor' }
-      let raw: unknown
+      const wantGroups = opts.groups === true
       try {
-        raw = fn(fd)
+        let n = call(fd, wantGroups)
+        if (n !== undefined && n > scratch.length - 3) {
+          scratch = new Uint32Array(n + 3)
+          n = call(fd, wantGroups)
+        }
+        if (n === undefined || n > scratch.length - 3) return { error: 'cannot read peer credentials: the addon answered something unexpected' }
+        const [pid = 0, uid = 0, gid = 0] = scratch
+        // (uid_t)-1 is the kernel's "no credentials" (a socket that never connected).
+        if (uid === 0xffffffff || gid === 0xffffffff) return { error: 'cannot read peer credentials: the kernel has none for this connection' }
+        const groups = n < 0 ? null : Object.freeze(Array.from(scratch.subarray(3, 3 + n)))
+        return Object.freeze({ pid, uid, gid, groups })
       } catch (err) {
         return { error: `cannot read peer credentials: ${(err as Error).message}` }
       }
-      return checked(raw) ?? { error: 'cannot read peer credentials: the addon answered something unexpected' }
     },
   }
-}
-
-const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff
-
-function checked(raw: unknown): PeerCredentials | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined
-  const [pid, uid, gid, groups] = ['pid', 'uid', 'gid', 'groups'].map((k) => Reflect.get(raw, k))
-  if (!isId(pid) || !isId(uid) || !isId(gid)) return undefined
-  // uid/gid 4294967295 is (uid_t)-1: the kernel's "no credentials" (a socket that never connected).
-  if (uid === 0xffffffff || gid === 0xffffffff) return undefined
-  if (groups !== null && !(Array.isArray(groups) && groups.every(isId))) return undefined
-  return Object.freeze({ pid, uid, gid, groups: groups === null ? null : Object.freeze([...(groups as number[])]) })
 }
 
 /**

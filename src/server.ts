@@ -88,6 +88,7 @@ export async function startDockgate(
         },
       }
       const contextOf = connectionContexts(base, l, deps.logger)
+      const wantGroups = (l.clients ?? []).some((c) => c.match.kind === 'gid')
       const httpOptions: http.ServerOptions = {
         // Streams (events, logs -f, build uploads) last as long as they last: no request or idle
         // timeouts on them. Headers must still arrive promptly.
@@ -119,7 +120,7 @@ export async function startDockgate(
         sockets.add(s)
         s.once('close', () => sockets.delete(s))
         // Peer credentials are read here, in the tick the connection was accepted (peercred.ts).
-        if (l.address.kind === 'unix') contextOf.set(s, unixPeer(s, reader))
+        if (l.address.kind === 'unix') contextOf.set(s, unixPeer(s, reader, wantGroups))
         else if (tls === undefined) contextOf.set(s, tcpPeer(s))
       })
       if (tls !== undefined) {

@@ -37,6 +37,10 @@ async function withConnection<T>(fn: (server: net.Socket) => T): Promise<T> {
 }
 
 describe('the addon', () => {
+  test('without groups asked for: groups null, one syscall', async () => {
+    expect(await withConnection((s) => peerCredentialReader().read(s))).toEqual({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!(), groups: null })
+  })
+
   test('is built and loads (npm ci builds it: scripts/build-native.mjs)', () => {
     const r = peerCredentialReader()
     expect(r.reason).toBeUndefined()
@@ -44,7 +48,7 @@ describe('the addon', () => {
   })
 
   test('reads this process as the peer: pid, uid, gid and groups', async () => {
-    const cred = await withConnection((s) => peerCredentialReader().read(s))
+    const cred = await withConnection((s) => peerCredentialReader().read(s, { groups: true }))
     expect(cred).toMatchObject({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() })
     // process.getgroups() adds the effective gid to the supplementary groups (Node's docs).
     const groups = 'groups' in cred ? cred.groups : undefined
@@ -52,29 +56,44 @@ describe('the addon', () => {
   })
 })
 
+/** A stand-in for the addon that writes `cred` and answers `n`. */
+const fake = (cred: number[], n: unknown) => (_fd: number, out: Uint32Array): unknown => {
+  out.set(cred)
+  return n
+}
+
 describe('fail closed', () => {
-  test.each<[string, (fd: number) => unknown, string]>([
+  test.each<[string, (fd: number, out: Uint32Array, groups: boolean) => unknown, string]>([
     ['the addon throws', () => { throw new Error('getsockopt(SO_PEERCRED): Bad file descriptor') }, 'cannot read peer credentials: getsockopt(SO_PEERCRED): Bad file descriptor'],
-    ['not an object', () => 42, 'cannot read peer credentials: the addon answered something unexpected'],
-    ['a missing uid', () => ({ pid: 1, gid: 0, groups: [] }), 'cannot read peer credentials: the addon answered something unexpected'],
-    ['a negative uid', () => ({ pid: 1, uid: -1, gid: 0, groups: [] }), 'cannot read peer credentials: the addon answered something unexpected'],
-    ['uid (uid_t)-1: the kernel\'s "no credentials"', () => ({ pid: 0, uid: 0xffffffff, gid: 0xffffffff, groups: [] }), 'cannot read peer credentials: the addon answered something unexpected'],
-    ['a fractional gid', () => ({ pid: 1, uid: 0, gid: 0.5, groups: [] }), 'cannot read peer credentials: the addon answered something unexpected'],
-    ['groups not a list', () => ({ pid: 1, uid: 0, gid: 0, groups: '0' }), 'cannot read peer credentials: the addon answered something unexpected'],
-    ['a group that is not an id', () => ({ pid: 1, uid: 0, gid: 0, groups: [1, 'x'] }), 'cannot read peer credentials: the addon answered something unexpected'],
+    ['not a number', fake([1, 0, 0], '0'), 'cannot read peer credentials: the addon answered something unexpected'],
+    ['a fractional count', fake([1, 0, 0], 0.5), 'cannot read peer credentials: the addon answered something unexpected'],
+    ['a count below -1', fake([1, 0, 0], -2), 'cannot read peer credentials: the addon answered something unexpected'],
+    ['more groups than Linux allows', fake([1, 0, 0], 65537), 'cannot read peer credentials: the addon answered something unexpected'],
+    ['asks for more room every time', (_fd, out) => out.length, 'cannot read peer credentials: the addon answered something unexpected'],
+    ['uid (uid_t)-1: the kernel\'s "no credentials"', fake([0, 0xffffffff, 0xffffffff], -1), 'cannot read peer credentials: the kernel has none for this connection'],
   ])('%s', async (_name, fn, error) => {
-    expect(await withConnection((s) => readerFrom(fn).read(s))).toEqual({ error })
+    expect(await withConnection((s) => readerFrom(fn).read(s, { groups: true }))).toEqual({ error })
   })
 
   test('a socket without a handle (already destroyed) has no fd', async () => {
     expect(await withConnection((s) => {
       s.destroy()
-      return readerFrom(() => ({ pid: 1, uid: 0, gid: 0, groups: [] })).read(s)
+      return readerFrom(fake([1, 0, 0], -1)).read(s)
     })).toEqual({ error: 'cannot read peer credentials: the connection has no file descriptor' })
   })
 
-  test('groups unknown (kernel before 4.13) are null, not empty', async () => {
-    expect(await withConnection((s) => readerFrom(() => ({ pid: 7, uid: 1000, gid: 1000, groups: null })).read(s))).toEqual({ pid: 7, uid: 1000, gid: 1000, groups: null })
+  test('groups unknown or not asked for are null, not empty', async () => {
+    expect(await withConnection((s) => readerFrom(fake([7, 1000, 1000], -1)).read(s, { groups: true }))).toEqual({ pid: 7, uid: 1000, gid: 1000, groups: null })
+  })
+
+  test('many groups: asked again with room for all of them', async () => {
+    const many = Array.from({ length: 100 }, (_, i) => 2000 + i)
+    const fn = (_fd: number, out: Uint32Array): number => {
+      out.set([9, 1000, 1000])
+      if (out.length - 3 >= many.length) out.set(many, 3)
+      return many.length
+    }
+    expect(await withConnection((s) => readerFrom(fn).read(s, { groups: true }))).toEqual({ pid: 9, uid: 1000, gid: 1000, groups: many })
   })
 
   test('unavailable: every read fails with the reason', async () => {
