@@ -453,7 +453,7 @@ function checkListeners(run: Run, drafts: readonly Draft[], others: { upstream: 
     const tls = tlsDraft === undefined || address?.kind !== 'tcp' ? undefined : loadTlsOnce(run, tlsDraft)
     const tenant = checkTenant(run, d.tenant)
     const clients = d.clients === undefined ? [] : checkClients(d.clients.raw, {
-      yaml: d.clients.yaml, at: d.clients.at, address, tls: tlsDraft !== undefined, clientCa: tlsDraft?.ca !== undefined,
+      yaml: d.clients.yaml, at: d.clients.at, address, tls: tlsDraft !== undefined && address?.kind !== 'unix', clientCa: tlsDraft?.ca !== undefined,
       loadPolicy: (ref, origin) => loadPolicy(ref, d.policy.baseDir, origin),
       lookup: (kind, value) => lookupId(kind, value, kind === 'user' ? run.opts.passwdFile ?? '/etc/passwd' : run.opts.groupFile ?? '/etc/group', run.ids),
       problems: run.problems, warnings: run.warnings,

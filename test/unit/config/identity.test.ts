@@ -166,6 +166,10 @@ describe('problems, each at its place', () => {
     ['two policy files with one name, one of them a client\'s', L(['  - listen: unix:///a.sock', '    policy: ./dash-a.yaml', '    clients:', '      - { match: { uid: 1 }, policy: ./dash-b.yaml }']), [
       'dockgate.yaml:5:38: listeners[0].clients[0].policy: policy name "dash" is also the name of dash-a.yaml; names label logs and metrics, so they must differ (set "name:" in one of them)',
     ]],
+    ['subject on a unix socket that was given tls:', L(['  - listen: unix:///a.sock', `    ${TLS}`, '    clients:', '      - { match: { subject: CN=ci-runner }, policy: full }']), [
+      'dockgate.yaml:3:10: listeners[0].tls: applies to tcp:// listeners only, not to unix:///a.sock (a unix socket is protected by its file mode)',
+      'dockgate.yaml:5:29: listeners[0].clients[0].match.subject: needs a TLS listener (tls: or --tls-cert): unix:///a.sock has no client certificates to match',
+    ]],
     ['tls on a unix socket', L(['  - listen: unix:///a.sock', '    tls: { cert: server.pem, key: server.key }']), [
       'dockgate.yaml:3:10: listeners[0].tls: applies to tcp:// listeners only, not to unix:///a.sock (a unix socket is protected by its file mode)',
     ]],
