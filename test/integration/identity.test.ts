@@ -80,12 +80,12 @@ interface Ran {
   readonly pid: number
 }
 
-/** Runs a docker CLI as `uid` (setpriv, no supplementary groups), or as this process when uid is undefined. */
-function dockerAs(uid: number | undefined, cli: CliName, args: readonly string[], opts: { host?: string; input?: string } = {}): Promise<Ran> {
+/** Runs a docker CLI as `uid` (setpriv; supplementary `groups`, default none), or as this process when uid is undefined. */
+function dockerAs(uid: number | undefined, cli: CliName, args: readonly string[], opts: { host?: string; input?: string; groups?: number[] } = {}): Promise<Ran> {
   const env: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('DOCKER_')) env[k] = v
   Object.assign(env, { DOCKER_CONFIG: dockerConfig, DOCKER_CLI_HINTS: 'false', ...(opts.host ? { DOCKER_HOST: opts.host } : {}) })
-  const argv = uid === undefined ? [CLIS[cli], ...args] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', CLIS[cli], ...args]
+  const argv = uid === undefined ? [CLIS[cli], ...args] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, ...(opts.groups ? [`--groups=${opts.groups.join(',')}`] : ['--clear-groups']), CLIS[cli], ...args]
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { env, cwd: scratch, stdio: 'pipe' })
     const out: Buffer[] = []
@@ -120,6 +120,9 @@ describe('a shared unix socket: a policy per uid', () => {
       '        policy: container-operator',
       '        tenant: alice',
       '        name: alice',
+      '      - match: { gid: 2000 }',
+      '        policy: events-only',
+      '        name: group-2000',
     ].join('\n'))
   })
   afterAll(async () => {
@@ -148,6 +151,19 @@ describe('a shared unix socket: a policy per uid', () => {
     const refused = proxy.audits().at(-1)
     expect(refused).toMatchObject({ operation: 'ContainerCreate', decision: 'deny', policy: 'read-only', client: { uid: 1001, pid: res.pid } })
     expect(refused?.client).not.toHaveProperty('entry')
+  })
+
+  test('a supplementary group (SO_PEERGROUPS) matches a gid entry: uid 1002 in group 2000 gets events-only', async () => {
+    const version = await dockerAs(1002, 'new', ['version', '--format', '{{.Server.APIVersion}}'], { host: `unix://${socket}`, groups: [2000] })
+    expect(version.code, version.stderr).toBe(0)
+    expect(proxy.audits().at(-1)).toMatchObject({ operation: 'SystemVersion', decision: 'allow', policy: 'events-only', client: { uid: 1002, gid: 1002, pid: version.pid, entry: 'group-2000' } })
+    const ps = await dockerAs(1002, 'new', ['ps'], { host: `unix://${socket}`, groups: [2000] })
+    expect(ps.code).not.toBe(0)
+    expect(ps.stderr).toContain('denied by policy "events-only"')
+    // The same uid without the group: the listener's read-only, which lists containers.
+    const alone = await dockerAs(1002, 'new', ['ps'], { host: `unix://${socket}` })
+    expect(alone.code, alone.stderr).toBe(0)
+    expect(proxy.audits().at(-1)).toMatchObject({ operation: 'ContainerList', policy: 'read-only', client: { uid: 1002 } })
   })
 
   test('root (this process) matches no entry: read-only, with its own uid and pid on record', async () => {
