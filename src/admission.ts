@@ -6,13 +6,14 @@
  *   head         HTTP/1.1 needs a Host; Transfer-Encoding is exactly chunked
  *   normalize    method + target → canonical ApiRequest (normalize.ts)
  *   policy       the policy's rules (policy/decide.ts)                          refusal: DG_DENY_OPERATION
+ *   tenant-bounds a client with a tenant: engine-wide operations (tenant/request.ts)  DG_DENY_TENANT
  *   api-version  the API version floor                                          refusal: DG_DENY_API_VERSION
  *   upgrade      an upgrade request must be for an operation that hijacks, framed by Content-Length
  *   content-type a body comes with a type the operation accepts (content-type.ts)
  *   body         a JSON body a guard reads is read, bounded (body.ts)
  *   guard        the body guard on the Go-decoded body (guards/)                 refusal: DG_DENY_BODY
- *   tenant       a client with a tenant: what it may not do, its label on lists and on what it
- *                creates (tenant/request.ts)                                     refusal: DG_DENY_TENANT
+ *   tenant       a client with a tenant: its label on lists and on what it creates
+ *                (tenant/request.ts)                                             refusal: DG_DENY_TENANT
  *   target       what the path, query and body name, resolved in the engine (target.ts), among
  *                the tenant's objects for a client with one      refusal: DG_DENY_SELF/TARGET/BODY
  *
@@ -33,7 +34,7 @@ import type { EngineClient } from './engine-client.js'
 import { DockgateError, type ErrorCode } from './errors.js'
 import { normalize } from './normalize.js'
 import { checkTargets, checkTargetsStatic, encodeRewritten } from './target.js'
-import { scopeRequest } from './tenant/request.js'
+import { checkTenantBounds, scopeRequest } from './tenant/request.js'
 import { TenantView } from './tenant/view.js'
 import type { ApiRequest } from './types.js'
 
@@ -223,7 +224,12 @@ function describe(v: Violation): string {
   return `${v.field}=${v.value} is not allowed (guard ${v.guard}${v.detail ? `: ${v.detail}` : ''})`
 }
 
-/** A client with a tenant: refusals, and the tenant's label on list filters and on what is created. */
+/** A client with a tenant: what it may not do at all, refused before its body is read. */
+function tenantBounds(s: State): void {
+  if (s.ctx.tenant !== undefined) checkTenantBounds(apiOf(s).operation, s.ctx.policy.unguarded)
+}
+
+/** A client with a tenant: its label on list filters and on what is created. */
 function tenant(s: State): void {
   const name = s.ctx.tenant
   if (name === undefined) return
@@ -253,7 +259,7 @@ function target(s: State): Promise<void> | void {
 type Step = (s: State) => Promise<void> | void
 
 /** The steps, in order. */
-const STEPS: readonly Step[] = [head, normalizeStep, policyStep, apiVersion, upgrade, contentType, body, guardStep, tenant, target]
+const STEPS: readonly Step[] = [head, normalizeStep, policyStep, tenantBounds, apiVersion, upgrade, contentType, body, guardStep, tenant, target]
 
 /**
  * Runs every step on one request. Returns what to forward, or throws the DockgateError that

@@ -142,13 +142,13 @@ async function checkBodyReferences(t: TargetContext, api: ApiRequest, refs: read
   let out = body
   const implicit: VolumeSpec[] = []
   // EndpointsConfig keys are renamed last: the paths of the references inside them go through them.
-  const renames: Array<{ path: ReadonlyArray<string | number>; name: string }> = []
+  const renames: Rename[] = []
   for (const r of refs) {
     if (r.kind === 'network') {
       if (t.view === undefined) continue
       const { network, unique } = await t.view.network(r.ref, 'use')
       const name = unique && r.ref === network.Name ? r.ref : network.Id
-      if (r.key === true) renames.push({ path: r.path, name })
+      if (r.key === true) renames.push({ path: r.path, name, id: network.Id })
       else if (r.rewrite !== undefined) out = replaceAt(out, r.path, r.rewrite(name))
     } else if (r.kind === 'container') {
       if (isSelf(r.ref, t.self)) t.refuse(selfRefusal(api, t.policy, r.field, r.ref))
@@ -173,16 +173,24 @@ async function checkBodyReferences(t: TargetContext, api: ApiRequest, refs: read
   return { body: renameKeys(api, out, renames), implicit }
 }
 
-/** Renames EndpointsConfig keys to what they were resolved to; two keys for one network are refused (Go keeps the last). */
-function renameKeys(api: ApiRequest, body: JsonValue, renames: ReadonlyArray<{ path: ReadonlyArray<string | number>; name: string }>): JsonValue {
+/** An EndpointsConfig key naming `id`, to be written as `name`. */
+interface Rename {
+  readonly path: ReadonlyArray<string | number>
+  readonly name: string
+  readonly id: string
+}
+
+/** Renames EndpointsConfig keys to what they were resolved to; two keys for one network are refused (Go would keep one). */
+function renameKeys(api: ApiRequest, body: JsonValue, renames: readonly Rename[]): JsonValue {
   let out = body
   const seen = new Set<string>()
-  for (const { path, name } of renames) {
-    const where = JSON.stringify([...path.slice(0, -1), name])
-    if (seen.has(where)) throw new DockgateError('DG_REQ_BAD_BODY', `${api.operation.id} refused: NetworkingConfig.EndpointsConfig names the network ${name.slice(0, 12)} twice`)
+  for (const { path, name, id } of renames) {
+    const twice = new DockgateError('DG_REQ_BAD_BODY', `${api.operation.id} refused: NetworkingConfig.EndpointsConfig names the network ${id.slice(0, 12)} twice`)
+    const where = JSON.stringify([...path.slice(0, -1), id])
+    if (seen.has(where)) throw twice
     seen.add(where)
     if (path.at(-1) === name) continue
-    if (valueAt(out, [...path.slice(0, -1), name]) !== undefined) throw new DockgateError('DG_REQ_BAD_BODY', `${api.operation.id} refused: NetworkingConfig.EndpointsConfig names the network ${name.slice(0, 12)} twice`)
+    if (valueAt(out, [...path.slice(0, -1), name]) !== undefined) throw twice
     const renamed = renameKeyAt(out, path, name)
     if (renamed === out) throw new Error(`EndpointsConfig key at ${JSON.stringify(path)} was not renamed`)
     out = renamed

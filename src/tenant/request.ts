@@ -2,8 +2,9 @@
  * A request from a client with a tenant, in two parts around the target step (target.ts, which
  * resolves what the request names among the tenant's objects: tenant/view.ts):
  *
- *   scopeRequest       no engine: refuses what a tenant may not do, adds the tenant's label to
- *                      list filters (tenant/filters.ts) and to what is created (tenant/labels.ts)
+ *   checkTenantBounds  right after the policy: refuses what a tenant may not do at all
+ *   scopeRequest       after the guard, no engine: adds the tenant's label to list filters
+ *                      (tenant/filters.ts) and to what is created (tenant/labels.ts)
  *   checkTenantRequest the engine: container names that another tenant holds, the containers a
  *                      list filter names (`since`, `before`), the network a build joins
  *
@@ -44,15 +45,20 @@ function refused(op: Operation, why: string): DockgateError {
   return new DockgateError('DG_DENY_TENANT', `${op.id} is not available to clients with a tenant: ${why}`)
 }
 
-/** The part without the engine; throws DG_DENY_TENANT or DG_REQ_AMBIGUOUS_PATH. */
-export function scopeRequest(tenant: string, api: ApiRequest, body: JsonValue | undefined, unguarded: boolean): Scoped {
-  const op = api.operation
+/** What a tenant may not do at all, refused before its body is read (DG_DENY_TENANT). */
+export function checkTenantBounds(op: Operation, unguarded: boolean): void {
   // config.ts refuses a tenant with an unguarded policy at start: without guards nothing is read, so nothing could be labelled.
   if (unguarded) throw refused(op, 'the policy has body guards off, and a tenant\'s requests must be read to be kept to the tenant')
+  if (tenantUse(op) === 'refuse') throw refused(op, op.target === undefined ? 'it reaches engine-wide objects that no tenant label scopes' : `${op.target.kind}s are engine-wide objects that no tenant label scopes`)
+}
+
+/** The part without the engine, after the guard (checkTenantBounds has passed); throws DG_DENY_TENANT or DG_REQ_AMBIGUOUS_PATH. */
+export function scopeRequest(tenant: string, api: ApiRequest, body: JsonValue | undefined, unguarded: boolean): Scoped {
+  const op = api.operation
+  checkTenantBounds(op, unguarded)
   const same = { api, body, relabelled: false }
   switch (tenantUse(op)) {
     case 'refuse':
-      throw refused(op, op.target === undefined ? 'it reaches engine-wide objects that no tenant label scopes' : `${op.target.kind}s are engine-wide objects that no tenant label scopes`)
     case 'shared':
       return same
     case 'filter': {
