@@ -101,8 +101,9 @@ export const OPERATION_FACTS: Readonly<Record<string, OperationFacts>> = {
   // The context is the body (a tar); the query carries remote=, networkmode=, cgroupparent=…
   ImageBuild: { body: 'stream', guard: imageBuildGuard, escalating: true, tenant: 'label' },
   BuildCancel: SHARED,
-  // The build cache is the engine's, shared like images; its filters know no labels.
-  BuildPrune: SHARED,
+  // The build cache holds every client's layers, and its filters know no labels: a tenant's
+  // prune would empty the others' cache.
+  BuildPrune: REFUSED,
   // The body is a container.Config applied to the image; `container=` names the container
   // whose whole filesystem becomes an image (like export).
   ImageCommit: { body: 'json', target: { kind: 'container', reach: 'enter', from: { query: 'container' } }, escalating: true, tenant: 'label' },
