@@ -139,8 +139,9 @@ describe('containers another tenant or an admin owns do not exist', () => {
       // rm -f of a container that is not there exits 0 (the CLI forgives a 404 when forced).
       expect(ok(await as(ALICE, cli, ['rm', '-f', ref])).stderr).toMatch(new RegExp(`^(Error response from daemon: dockgate: No such container: ${ref} \\[DG_TARGET_NOT_FOUND\\]|Error: No such container: ${ref})\n$`))
     }
-    // Nothing happened to them.
+    // Nothing happened to them; the record says who asked, as which tenant, and what dockgate answered.
     for (const id of [bobId, adminId]) expect((await call(engineSocket, 'GET', `/containers/${id}/json`)).json.State.Running).toBe(true)
+    expect(audits().filter((a) => a.operation === 'ContainerStop').at(-1)).toMatchObject({ decision: 'deny', code: 'DG_TARGET_NOT_FOUND', status: 404, client: { uid: ALICE, entry: 'alice', tenant: 'alice' } })
   })
 
   test('the answer for bob\'s container is the answer for no container, byte for byte (but the date)', async () => {
