@@ -76,3 +76,10 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   log "npm ci"
   quiet npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# --- Inputs of the image build (test/integration/image.test.ts builds offline) ---------------------
+# Node 24, npm and an npm cache for package-lock.json in .cache/image (scripts/build-image.sh).
+if [ "$(cat .cache/image/npm-cache.lock-sha256 2>/dev/null)" != "$(sha256sum package-lock.json | cut -d' ' -f1)" ] || ! ls .cache/image/npm-*.tgz >/dev/null 2>&1; then
+  log "preparing the image build's inputs (.cache/image)"
+  quiet bash scripts/build-image.sh --prepare
+fi
