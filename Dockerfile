@@ -8,18 +8,17 @@
 #
 # The build works with the legacy builder and BuildKit alike.
 
-# The build stage's base: node 24 and npm on glibc. Replaceable by a locally made stand-in.
+# The base of the build stages: node 24 and npm on glibc. Replaceable by a locally made stand-in.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-FROM ${NODE_IMAGE} AS build
-WORKDIR /src
+# Production dependencies and the runtime's root filesystem: they change only with
+# package-lock.json and the base, so this stage stays cached while src/ changes.
+FROM ${NODE_IMAGE} AS runtime
+WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json ./
-COPY src ./src
-RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
-# The runtime's root filesystem: the node binary, the shared libraries the dynamic loader lists
-# for it (glibc, libstdc++, libgcc_s), and the users. Nothing else: node needs no shell.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# The node binary, the shared libraries the dynamic loader lists for it (glibc, libstdc++,
+# libgcc_s), and the users. Nothing else: node needs no shell.
 RUN set -eu; \
     node_bin="$(command -v node)"; \
     ld=; for f in /lib64/ld-linux-*.so.* /lib/ld-linux-*.so.*; do if [ -e "$f" ]; then ld="$f"; break; fi; done; \
@@ -34,10 +33,19 @@ RUN set -eu; \
     chown 65532:65532 /rootfs/run/dockgate; \
     chmod 0755 /rootfs/run/dockgate
 
+# The TypeScript build, with the development dependencies.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
 FROM scratch
-COPY --from=build /rootfs/ /
+COPY --from=runtime /rootfs/ /
 WORKDIR /app
-COPY --from=build /src/node_modules ./node_modules
+COPY --from=runtime /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY policies ./policies
