@@ -63,6 +63,6 @@ ENV NODE_ENV=production \
     VERSION=1
 EXPOSE 2375
 # Checks the engine and GET /_ping through every listener (the admin listener is not needed).
-HEALTHCHECK --interval=30s --timeout=10s --start-period=10s --retries=3 \
+HEALTHCHECK --interval=30s --timeout=20s --start-period=30s --retries=3 \
     CMD ["/usr/local/bin/node", "/app/dist/cli.js", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/node", "/app/dist/cli.js"]

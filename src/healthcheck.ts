@@ -28,7 +28,7 @@ With no options: the options of the dockgate server running next to it (found in
 else the DOCKGATE_* environment. Exit code: 0 healthy, 1 not, 2 bad options.
 `
 
-/** How long each check may take (ms); the image's HEALTHCHECK allows 10 s in all. */
+/** How long each check may take (ms); the image's HEALTHCHECK allows 20 s in all (start-up included). */
 const CHECK_TIMEOUT_MS = 3_000
 /** Subcommands: a process running one of these is not a server. */
 const SUBCOMMANDS = new Set(['check', 'healthcheck'])
