@@ -77,10 +77,20 @@ prepare_inputs() {
 }
 
 # --- The local build base ------------------------------------------------------------------------
+# True when $1 is an ELF executable without a program interpreter (PT_INTERP), i.e. static.
+static_elf() {
+  "$NODE_DIR/node" -e '
+    const b = require("fs").readFileSync(process.argv[1])
+    if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2 || b[5] !== 1) process.exit(1) // ELF64, little-endian
+    const phoff = Number(b.readBigUInt64LE(0x20)), size = b.readUInt16LE(0x36), count = b.readUInt16LE(0x38)
+    for (let i = 0; i < count; i++) if (b.readUInt32LE(phoff + i * size) === 3) process.exit(1) // PT_INTERP
+  ' "$1"
+}
+
 make_base() {
   local node="$NODE_DIR/node" npm_tgz busybox=/bin/busybox ld inputs stage
   npm_tgz=$(ls "$CACHE"/npm-*.tgz | sort -V | tail -1)
-  file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || die "$busybox must be busybox-static (apt-get install busybox-static)"
+  static_elf "$busybox" || die "$busybox must be busybox-static (apt-get install busybox-static): the build base has no libc of its own for it"
   ld=
   for f in /lib64/ld-linux-*.so.* /lib/ld-linux-*.so.*; do if [ -e "$f" ]; then ld=$f; break; fi; done
   [ -n "$ld" ] || die "no glibc dynamic loader on this machine: the local build base takes node's libraries from it"
