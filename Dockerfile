@@ -38,6 +38,21 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
+# The peer-credential addon (native/peercred.c: uid/gid/pid of unix-socket clients) is built here
+# with node-gyp, which needs a C toolchain; only its .node file reaches the final image. A build
+# base made by scripts/build-image.sh has no toolchain: it carries the addon, built from this
+# checkout on the host, in /opt/dockgate-prebuilt.
+COPY binding.gyp ./
+COPY native ./native
+COPY scripts/build-native.mjs ./scripts/
+RUN if [ -f /opt/dockgate-prebuilt/peercred.node ]; then \
+      mkdir -p build/Release && cp /opt/dockgate-prebuilt/peercred.node build/Release/; \
+    else \
+      if ! command -v g++ >/dev/null || ! command -v make >/dev/null || ! command -v python3 >/dev/null; then \
+        apt-get update && apt-get install -y --no-install-recommends g++ make python3 && rm -rf /var/lib/apt/lists/*; \
+      fi; \
+      DOCKGATE_NATIVE_REQUIRED=1 npm run build:native; \
+    fi
 COPY tsconfig.json ./
 COPY src ./src
 RUN npm run build
@@ -47,6 +62,7 @@ COPY --from=runtime /rootfs/ /
 WORKDIR /app
 COPY --from=runtime /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+COPY --from=build /src/build/Release/peercred.node ./build/Release/peercred.node
 COPY package.json ./
 COPY policies ./policies
 USER 65532:65532

@@ -11,7 +11,9 @@
 #     it needs, from this glibc machine;
 #   - busybox-static, for the shell, cp and sed of the build stage;
 #   - npm (.cache/image/npm-*.tgz) with an npm cache holding every package of package-lock.json
-#     (.cache/image/npm-cache), and npm set to offline.
+#     (.cache/image/npm-cache), and npm set to offline;
+#   - the peer-credential addon, built here (build/Release/peercred.node: it needs a C toolchain,
+#     which the stand-in has not), in /opt/dockgate-prebuilt where the Dockerfile looks for it.
 # That build runs with --network none: `docker build` reaches nothing, so no CA bundle is needed
 # inside it, and of the build base only node and its libraries reach the final image.
 #
@@ -87,14 +89,23 @@ static_elf() {
   ' "$1"
 }
 
+# The addon of this checkout, built on this machine when missing or older than its sources.
+build_addon() {
+  local addon=build/Release/peercred.node
+  if [ ! -f "$addon" ] || [ native/peercred.c -nt "$addon" ] || [ binding.gyp -nt "$addon" ]; then
+    log "building the peer-credential addon (scripts/build-native.mjs; needs g++, make, python3)"
+    DOCKGATE_NATIVE_REQUIRED=1 "$NODE_DIR/node" scripts/build-native.mjs >&2
+  fi
+}
+
 make_base() {
-  local node="$NODE_DIR/node" npm_tgz busybox=/bin/busybox ld inputs stage
+  local node="$NODE_DIR/node" npm_tgz busybox=/bin/busybox ld inputs stage addon=build/Release/peercred.node
   npm_tgz=$(ls "$CACHE"/npm-*.tgz | sort -V | tail -1)
   static_elf "$busybox" || die "$busybox must be busybox-static (apt-get install busybox-static): the build base has no libc of its own for it"
   ld=
   for f in /lib64/ld-linux-*.so.* /lib/ld-linux-*.so.*; do if [ -e "$f" ]; then ld=$f; break; fi; done
   [ -n "$ld" ] || die "no glibc dynamic loader on this machine: the local build base takes node's libraries from it"
-  inputs=$( { "$node" -v; sha256sum "$node" "$npm_tgz" "$busybox" "$ld" | cut -d' ' -f1; lock_sum; } | sha256sum | cut -c1-16)
+  inputs=$( { "$node" -v; sha256sum "$node" "$npm_tgz" "$busybox" "$ld" "$addon" | cut -d' ' -f1; lock_sum; } | sha256sum | cut -c1-16)
   if [ "$("$DOCKER" image inspect -f "{{ index .Config.Labels \"$BASE_LABEL\" }}" "$BASE_TAG" 2>/dev/null)" = "$inputs" ]; then
     log "reusing $BASE_TAG"
     return
@@ -102,7 +113,8 @@ make_base() {
   log "making $BASE_TAG from local files (node $("$node" -v), $(basename "$npm_tgz" .tgz), busybox)"
   stage=$(mktemp -d "$CACHE/base.XXXXXX")
   trap 'rm -rf "$stage"' RETURN
-  mkdir -p "$stage"/{bin,etc,root,tmp,usr/bin,usr/local/bin,usr/local/lib/node_modules/npm}
+  mkdir -p "$stage"/{bin,etc,root,tmp,usr/bin,usr/local/bin,usr/local/lib/node_modules/npm,opt/dockgate-prebuilt}
+  cp "$addon" "$stage/opt/dockgate-prebuilt/peercred.node"
   chmod 1777 "$stage/tmp"
   cp "$busybox" "$stage/bin/busybox"
   for applet in $("$busybox" --list); do [ -e "$stage/bin/$applet" ] || ln -s busybox "$stage/bin/$applet"; done
@@ -141,6 +153,7 @@ if [ "$local_base" = 0 ] && { "$DOCKER" image inspect "$NODE_IMAGE" >/dev/null 2
 else
   [ "$local_base" = 1 ] || log "cannot pull $NODE_IMAGE: making the build base locally"
   prepare_inputs
+  build_addon
   make_base
   base=$BASE_TAG
   network=(--network none)

@@ -1,20 +1,27 @@
 /**
  * One pino record per request decision. Never logs headers or bodies: `X-Registry-Auth` carries
- * registry credentials and create bodies carry environment secrets (../shared/engine-notes.md).
+ * registry credentials and create bodies carry environment secrets (docs/engine-notes.md).
  */
 import type { Logger } from 'pino'
 import type { Violation } from './guards/types.js'
+import type { AuditClient } from './connection.js'
 
 export interface AuditRecord {
   /** Listener address the request came in on (`unix:///…` or `tcp://…`). */
   readonly listener: string
   readonly policy: string
+  /** Who called: uid/gid/pid (unix), address/port (TCP), plus subject and SANs (TLS), and the `clients:` entry that matched. */
+  readonly client: AuditClient
   readonly method: string
   /** Canonical path (without query), or the raw target cut to 200 chars when it did not parse. */
   readonly path: string
   readonly version?: string | undefined
   readonly operation: string
-  readonly decision: 'allow' | 'deny' | 'error'
+  /**
+   * allow; deny (refused); error (dockgate or the engine failed); would-deny (audit-only mode: a
+   * policy refusal, forwarded anyway); aborted (the client left before its request was complete).
+   */
+  readonly decision: 'allow' | 'deny' | 'error' | 'would-deny' | 'aborted'
   readonly rule?: string | undefined
   readonly code?: string | undefined
   readonly reason?: string | undefined
@@ -24,6 +31,6 @@ export interface AuditRecord {
 }
 
 export function audit(logger: Logger, record: AuditRecord): void {
-  const level = record.decision === 'allow' ? 'info' : record.decision === 'deny' ? 'warn' : 'error'
+  const level = record.decision === 'allow' || record.decision === 'aborted' ? 'info' : record.decision === 'error' ? 'error' : 'warn'
   logger[level]({ audit: record }, `${record.decision} ${record.method} ${record.path} ${record.operation}`)
 }

@@ -4,7 +4,10 @@
  *
  *   1. The engine: the same probe as at start-up (engine-probe.ts), with its advice on failure.
  *   2. Each listener: `GET /_ping` through it. Every policy allows it and dockgate forwards it to
- *      the engine, so a 200 means the listener and the path behind it both work.
+ *      the engine, so a 200 means the listener and the path behind it both work. Over TLS the
+ *      listener's certificate is not verified (this is dockgate checking itself, by address);
+ *      with mutual TLS, which needs a client certificate the check does not have, the listener
+ *      passes when it completes a handshake with the certificate it is configured with.
  *
  * Which listeners: those of the options given; with none, those of the dockgate server running
  * next to it (its arguments, environment and working directory, read from /proc), so that options
@@ -12,11 +15,14 @@
  *
  * Exit code 0 healthy, 1 not (one short line per reason), 2 when the options given do not parse.
  */
+import { X509Certificate } from 'node:crypto'
 import { readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
+import tls from 'node:tls'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { loadConfig, type Config } from './config.js'
+import { loadConfig, type Config, type ListenerConfig } from './config.js'
 import { currentIdentity, probeEngine, type ProcessIdentity } from './engine-probe.js'
 import { ConfigError, formatProblem } from './problems.js'
 import { formatAddress, type Address } from './upstream.js'
@@ -65,7 +71,7 @@ export async function healthcheck(argv: readonly string[], env: NodeJS.ProcessEn
     return argv.length > 0 ? 2 : 1
   }
   const identity = currentIdentity()
-  const results = await Promise.all([checkEngine(config.upstream, identity), ...config.listeners.map((l) => pingListener(l.address))])
+  const results = await Promise.all([checkEngine(config.upstream, identity), ...config.listeners.map((l) => checkListener(l))])
   const failures = results.filter((r) => !r.ok)
   if (failures.length > 0) {
     for (const f of failures) io.out(`unhealthy: ${f.text}\n`)
@@ -93,10 +99,43 @@ function connectTarget(a: Address): { socketPath: string } | { host: string; por
   return { host, port: a.port }
 }
 
-function pingListener(address: Address): Promise<Result> {
+/** Connection errors, in words. */
+const ERRORS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused (is dockgate running?)',
+  ENOENT: 'no such socket (is dockgate running?)',
+  ETIMEDOUT: `no answer within ${CHECK_TIMEOUT_MS / 1000} s`,
+  EACCES: 'permission denied on the socket',
+}
+
+function checkListener(l: ListenerConfig): Promise<Result> {
+  if (l.address.kind === 'tcp' && l.tls?.ca !== undefined) return handshake(l.address, l.tls.cert)
+  return pingListener(l.address, l.address.kind === 'tcp' && l.tls !== undefined)
+}
+
+/** Mutual TLS: a handshake that shows the listener's own certificate. */
+function handshake(address: Address & { kind: 'tcp' }, certPem: string): Promise<Result> {
+  const name = formatAddress(address)
+  const expected = new X509Certificate(certPem).fingerprint256
+  return new Promise((done) => {
+    const target = connectTarget(address) as { host: string; port: number }
+    const socket = tls.connect({ ...target, rejectUnauthorized: false, timeout: CHECK_TIMEOUT_MS })
+    socket.once('secureConnect', () => {
+      const seen = socket.getPeerX509Certificate()?.fingerprint256
+      socket.destroy()
+      done(seen === expected
+        ? { ok: true, text: `${name} completes a TLS handshake (mutual TLS: /_ping needs a client certificate)` }
+        : { ok: false, text: `${name}: answers with another certificate than the one configured` })
+    })
+    socket.once('timeout', () => socket.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })))
+    socket.once('error', (err: NodeJS.ErrnoException) => done({ ok: false, text: `${name}: ${ERRORS[err.code ?? ''] ?? err.code ?? err.message}` }))
+  })
+}
+
+function pingListener(address: Address, overTls: boolean): Promise<Result> {
   const name = formatAddress(address)
   return new Promise((done) => {
-    const req = http.request({ ...connectTarget(address), method: 'GET', path: '/_ping', agent: false, headers: { host: 'dockgate' } }, (res) => {
+    const options = { ...connectTarget(address), method: 'GET', path: '/_ping', agent: false, headers: { host: 'dockgate' } }
+    const onResponse = (res: http.IncomingMessage): void => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.length < 16 && chunks.push(c))
       res.on('end', () => {
@@ -104,12 +143,10 @@ function pingListener(address: Address): Promise<Result> {
         done({ ok: false, text: `${name}: GET /_ping answered HTTP ${res.statusCode ?? 0}: ${messageOf(Buffer.concat(chunks))}` })
       })
       res.on('error', () => done({ ok: false, text: `${name}: the answer to GET /_ping broke off` }))
-    })
+    }
+    const req = overTls ? https.request({ ...options, rejectUnauthorized: false }, onResponse) : http.request(options, onResponse)
     req.setTimeout(CHECK_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })))
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      const what: Record<string, string> = { ECONNREFUSED: 'connection refused (is dockgate running?)', ENOENT: 'no such socket (is dockgate running?)', ETIMEDOUT: `no answer within ${CHECK_TIMEOUT_MS / 1000} s`, EACCES: 'permission denied on the socket' }
-      done({ ok: false, text: `${name}: ${what[err.code ?? ''] ?? err.code ?? err.message}` })
-    })
+    req.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, text: `${name}: ${ERRORS[err.code ?? ''] ?? err.code ?? err.message}` }))
     req.end()
   })
 }

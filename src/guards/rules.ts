@@ -173,8 +173,24 @@ export interface ImageRules {
 export interface BuildRules {
   /** `remote` (default false): allow `remote=` (the engine fetches a URL or git repository). */
   readonly remote: boolean
-  /** `network_host` (default false): allow `networkmode=host`. `container:<id>` is never allowed. */
+  /**
+   * `network_host` (default false): allow `networkmode=host` (for BuildKit, the `network.host`
+   * entitlement). `container:<id>` is never allowed.
+   */
   readonly networkHost: boolean
+  /**
+   * `outputs` (default [moby, local, tar, cacheonly]): BuildKit exporter types `outputs=` may
+   * name. `local` and `tar` send the result to the client, `moby` stores it as an image.
+   */
+  readonly outputs: readonly string[]
+  /** `push` (default false): allow exporter attributes `push` / `push-by-digest` (the build publishes to a registry). */
+  readonly push: boolean
+  /**
+   * `grpc` (default false): allow BuildKitGrpc (`POST /grpc`, what `docker buildx` uses), BuildKit's
+   * raw gRPC API. dockgate cannot read it: every build option, the `security.insecure` entitlement
+   * included, passes unchecked. dockgate warns at start when a policy allows it.
+   */
+  readonly grpc: boolean
 }
 
 /** `guards.swarm`: SwarmInit, SwarmJoin. */
@@ -251,7 +267,7 @@ export const DEFAULT_GUARD_RULES: GuardRules = deepFreeze({
   volumes: { drivers: globList(['local']), localTypes: ['tmpfs'], bindOptions: false },
   plugins: { allow: NO_GLOBS },
   images: { fromSrc: false, import: false, pull: null },
-  build: { remote: false, networkHost: false },
+  build: { remote: false, networkHost: false, outputs: ['moby', 'local', 'tar', 'cacheonly'], push: false, grpc: false },
   swarm: { allow: false },
   networks: { drivers: globList(['bridge', 'overlay']), parent: NO_GLOBS, configFrom: false },
   archive: { write: false },

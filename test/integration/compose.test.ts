@@ -113,7 +113,7 @@ describe('docker-compose.yml with docker-compose 1.29', () => {
     test('writes are refused with dockgate\'s message', async () => {
       const r = await cli('dozzle', ['run', '--rm', '--network', 'none', 'busybox:test', 'true'])
       expect(r.code).not.toBe(0)
-      expect(r.stderr).toMatch(/Error response from daemon: dockgate: ContainerCreate \(POST \/containers\/create\) denied by policy "read-only": .*\[DG_DENY_OPERATION\]/)
+      expect(r.stderr).toMatch(/Error response from daemon: dockgate: ContainerCreate \(POST \/containers\/create\) denied by policy "dozzle": .*\[DG_DENY_OPERATION\]/)
     })
   })
 

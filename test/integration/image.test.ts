@@ -94,6 +94,27 @@ describe('the image, hardened, on TCP 2375', () => {
   })
 })
 
+describe('with no policy and no variable: what Tecnativa\'s image serves (EVENTS=1 PING=1 VERSION=1)', () => {
+  const c = name('defaults')
+  beforeAll(async () => {
+    await dockerOk(engine, ['run', '-d', '--name', c, ...HARDENED, '--group-add', String(gid), '-v', `${engine}:/var/run/docker.sock`, DOCKGATE_IMAGE])
+    await waitHealth(engine, c, 'healthy')
+  })
+  const client = (): string[] => ['run', '--rm', '--label', LABEL, '--network', `container:${c}`, '-e', 'DOCKER_HOST=tcp://127.0.0.1:2375', DOCKER_CLI_IMAGE, 'docker']
+
+  test('version and events answer', async () => {
+    expect(await dockerOk(engine, [...client(), 'version', '--format', '{{.Server.APIVersion}}'])).toMatch(/^\d+\.\d+$/)
+    const events = await dockerRun(engine, [...client(), 'events', '--since', '0s', '--until', '0s'])
+    expect([events.code, events.stderr]).toEqual([0, ''])
+  })
+
+  test('listing containers is refused, naming the policy made from the variables', async () => {
+    const r = await dockerRun(engine, [...client(), 'ps'])
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toMatch(/Error response from daemon: dockgate: ContainerList \(GET \/containers\/json\) denied by policy "env": .*\[DG_DENY_OPERATION\]/)
+  })
+})
+
 describe('a unix socket next to TCP, with group and mode from DOCKGATE_SOCKET_*', () => {
   const c = name('unix')
   const clientGid = 4242

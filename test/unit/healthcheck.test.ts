@@ -9,9 +9,11 @@ import { join } from 'node:path'
 import pino from 'pino'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import net from 'node:net'
+import { loadConfig } from '../../src/config.js'
 import { findServers, healthcheck } from '../../src/healthcheck.js'
-import { loadPolicy } from '../../src/policy/compile.js'
 import { startDockgate, type RunningDockgate } from '../../src/server.js'
+import { makeCerts, type TestCerts } from '../support/tls.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'dockgate-health-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -47,6 +49,22 @@ describe('findServers', () => {
   })
 })
 
+/** A dockgate in this process, configured as the command line would. */
+async function serve(argv: string[]): Promise<RunningDockgate> {
+  const config = loadConfig(argv, {})
+  if (!('listeners' in config)) throw new Error('expected a Config')
+  return startDockgate(config, { logger: pino({ level: 'silent' }), registry: new Registry(), processMetrics: false })
+}
+
+/** A TCP port that was free a moment ago. */
+async function freePort(): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const port = (s.address() as net.AddressInfo).port
+  await new Promise<void>((r) => s.close(() => r()))
+  return port
+}
+
 describe('healthcheck against a live dockgate', () => {
   const engineSock = join(dir, 'engine.sock')
   const proxySock = join(dir, 'proxy.sock')
@@ -72,14 +90,7 @@ describe('healthcheck against a live dockgate', () => {
 
   beforeAll(async () => {
     await startEngine()
-    running = await startDockgate(
-      {
-        upstream: { kind: 'unix', path: engineSock },
-        limits: { bodyBytes: 1 << 20, bodyTimeoutMs: 30_000 },
-        listeners: [{ address: { kind: 'unix', path: proxySock }, policy: loadPolicy('events-only'), mode: 0o660 }],
-      },
-      { logger: pino({ level: 'silent' }), registry: new Registry(), processMetrics: false },
-    )
+    running = await serve([...opts, '--policy', 'events-only'])
   })
   afterAll(async () => {
     await running.close(500)
@@ -118,5 +129,36 @@ describe('healthcheck against a live dockgate', () => {
     const r = await check(['--listen', 'nowhere'])
     expect(r.code).toBe(2)
     expect(r.out).toContain('unhealthy: --listen: expected unix:///path.sock or tcp://HOST:PORT')
+  })
+})
+
+describe('healthcheck of TLS listeners', () => {
+  let certs: TestCerts
+  const engineSock = join(dir, 'engine-tls.sock')
+  let engine: http.Server
+  beforeAll(async () => {
+    certs = makeCerts()
+    engine = http.createServer((_req, res) => res.end('OK'))
+    await new Promise<void>((r) => engine.listen(engineSock, r))
+  })
+  afterAll(async () => {
+    await new Promise<void>((r) => engine.close(() => r()))
+    certs.remove()
+  })
+
+  test.each([
+    ['TLS: GET /_ping over TLS (the certificate is not checked: this is dockgate checking itself)', false, /^healthy: .*; tcp:\/\/127\.0\.0\.1:\d+ answers \/_ping\n$/],
+    ['mutual TLS: a handshake with the configured certificate', true, /^healthy: .*; tcp:\/\/127\.0\.0\.1:\d+ completes a TLS handshake \(mutual TLS: \/_ping needs a client certificate\)\n$/],
+  ] as const)('%s', async (_name, mutual, expected) => {
+    const port = await freePort()
+    const argv = ['--listen', `tcp://127.0.0.1:${port}`, '--upstream', `unix://${engineSock}`, '--tls-cert', certs.server.cert, '--tls-key', certs.server.key, ...(mutual ? ['--tls-ca', certs.ca] : [])]
+    const running = await serve(argv)
+    try {
+      let out = ''
+      expect(await healthcheck(argv, {}, { out: (s) => (out += s) })).toBe(0)
+      expect(out).toMatch(expected)
+    } finally {
+      await running.close(500)
+    }
   })
 })

@@ -1,7 +1,8 @@
 /**
  * The README's shell commands run as written: every `dockgate …` line in a ```sh block takes
- * options dockgate accepts, and every script it names exists. (Their effect is covered by the
- * integration tests: image, compose, and the listeners.)
+ * options dockgate accepts, and every script it names exists. Files a command names that are the
+ * reader's own (certificates) may be missing here; nothing else may be wrong. (Their effect is
+ * covered by the integration tests: image, compose, and the listeners.)
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -26,11 +27,12 @@ describe('README commands', () => {
 
   test.each(dockgate)('%s: its options parse', (line) => {
     const argv = words(line).slice(1)
+    const readersFile = (p: string): boolean => argv.some((a) => a.includes('.') && !a.includes('://') && new RegExp(`: cannot read (the [a-zA-Z ]+ )?${JSON.stringify(a).replace(/\./g, '\\.')}: no such file$`).test(p))
     try {
       loadConfig(argv, {}, { cwd: root })
     } catch (err) {
-      if (err instanceof ConfigError) throw new Error(err.problems.map(formatProblem).join('\n'))
-      throw err
+      if (!(err instanceof ConfigError)) throw err
+      expect(err.problems.map(formatProblem).filter((p) => !readersFile(p))).toEqual([])
     }
   })
 
