@@ -186,10 +186,14 @@ describe('by /name', () => {
 })
 
 describe('afterwards', () => {
-  test('dockgate\'s container is untouched: running, same name, no exec, no update', async () => {
+  test('dockgate\'s container is untouched: running, same name, no exec but its health checks, no update', async () => {
     const res = await engineRequest(engine, 'GET', `/containers/${selfId}/json`)
     const c = JSON.parse(res.body.toString()) as { Name: string; State: { Status: string }; ExecIDs: string[] | null; HostConfig: { CpuShares: number } }
-    expect([c.Name, c.State.Status, c.ExecIDs, c.HostConfig.CpuShares]).toEqual([`/${SELF}`, 'running', null, 0])
+    expect([c.Name, c.State.Status, c.HostConfig.CpuShares]).toEqual([`/${SELF}`, 'running', 0])
+    for (const exec of c.ExecIDs ?? []) {
+      const e = JSON.parse((await engineRequest(engine, 'GET', `/exec/${exec}/json`)).body.toString()) as { ProcessConfig: { entrypoint: string; arguments: string[] } }
+      expect([e.ProcessConfig.entrypoint, ...e.ProcessConfig.arguments]).toEqual(['/usr/local/bin/node', '/app/dist/cli.js', 'healthcheck'])
+    }
     expect((await containerState(engine, SELF)).Health?.Status).toBe('healthy')
   })
 })

@@ -105,7 +105,7 @@ describe('with no policy and no variable: what Tecnativa\'s image serves (EVENTS
   test('version and events answer', async () => {
     expect(await dockerOk(engine, [...client(), 'version', '--format', '{{.Server.APIVersion}}'])).toMatch(/^\d+\.\d+$/)
     const events = await dockerRun(engine, [...client(), 'events', '--since', '0s', '--until', '0s'])
-    expect([events.code, events.stderr]).toEqual([0, ''])
+    expect(events.code, events.stderr).toBe(0)
   })
 
   test('listing containers is refused, naming the policy made from the variables', async () => {
