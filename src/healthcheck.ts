@@ -172,23 +172,35 @@ export function findServers(procRoot = '/proc', cli: string = ownCli()): ServerP
     return found
   }
   for (const pid of pids) {
+    let argv: string[]
     try {
-      const argv = readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8').split('\0')
-      if (argv.at(-1) === '') argv.pop()
-      const cwd = readlinkSync(`${procRoot}/${pid}/cwd`)
-      const at = argv.findIndex((a, i) => i > 0 && sameFile(resolve(cwd, a), cli))
-      if (at < 0 || SUBCOMMANDS.has(argv[at + 1] ?? '')) continue
-      const env: NodeJS.ProcessEnv = {}
-      for (const kv of readFileSync(`${procRoot}/${pid}/environ`, 'utf8').split('\0')) {
-        const eq = kv.indexOf('=')
-        if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1)
-      }
-      found.push({ pid: Number(pid), args: argv.slice(at + 1), env, cwd })
+      argv = readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8').split('\0')
     } catch {
-      // gone, or another user's process
+      continue // gone
     }
+    if (argv.at(-1) === '') argv.pop()
+    // cwd and environ need ptrace-read access (proc(5)); without it, absolute paths and our own
+    // environment (the same container's) still do.
+    const cwd = readOr(() => readlinkSync(`${procRoot}/${pid}/cwd`), '/')
+    const at = argv.findIndex((a, i) => i > 0 && sameFile(resolve(cwd, a), cli))
+    if (at < 0 || SUBCOMMANDS.has(argv[at + 1] ?? '')) continue
+    const environ = readOr(() => readFileSync(`${procRoot}/${pid}/environ`, 'utf8'), undefined)
+    const env: NodeJS.ProcessEnv = environ === undefined ? { ...process.env } : {}
+    for (const kv of environ?.split('\0') ?? []) {
+      const eq = kv.indexOf('=')
+      if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1)
+    }
+    found.push({ pid: Number(pid), args: argv.slice(at + 1), env, cwd })
   }
   return found
+}
+
+function readOr<T, D>(read: () => T, fallback: D): T | D {
+  try {
+    return read()
+  } catch {
+    return fallback
+  }
 }
 
 function ownCli(): string {

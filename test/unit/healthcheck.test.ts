@@ -43,6 +43,13 @@ describe('findServers', () => {
     ])
   })
 
+  test('without ptrace-read access (no cwd, no environ): found by an absolute script path, with our own environment', () => {
+    const other = join(dir, 'proc2')
+    mkdirSync(join(other, '1'), { recursive: true })
+    writeFileSync(join(other, '1', 'cmdline'), `/usr/local/bin/node\0${cli}\0--listen\0unix:///run/x.sock\0`)
+    expect(findServers(other, cli)).toEqual([{ pid: 1, args: ['--listen', 'unix:///run/x.sock'], env: { ...process.env }, cwd: '/' }])
+  })
+
   test('a second server (relative script path) is found too, so that healthcheck can tell it is ambiguous', () => {
     fake(11, ['node', 'dist/cli.js', '--listen', 'unix:///run/x.sock'], [])
     expect(findServers(proc, cli).map((s) => [s.pid, s.args])).toEqual([[1, ['--policy', 'container-operator']], [11, ['--listen', 'unix:///run/x.sock']]])
