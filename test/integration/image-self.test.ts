@@ -94,9 +94,9 @@ function acted(requests: ReturnType<EngineTap['requests']>): string[] {
 beforeAll(async () => {
   await removeContainersLabelled(engine, LABEL)
   await buildDockgateImage(engine)
-  const run = mkdtempSync(join(tmpdir(), 'dockgate-self-'))
-  const etc = mkdtempSync(join(tmpdir(), 'dockgate-self-etc-'))
-  const tapDir = mkdtempSync(join(tmpdir(), 'dockgate-self-tap-'))
+  const run = mkdtempSync(join(tmpdir(), 'dockgate-image-self-'))
+  const etc = mkdtempSync(join(tmpdir(), 'dockgate-image-self-etc-'))
+  const tapDir = mkdtempSync(join(tmpdir(), 'dockgate-image-self-tap-'))
   dirs.push(run, etc, tapDir)
   chownSync(run, 65532, 65532)
   for (const d of [run, etc, tapDir]) chmodSync(d, 0o755)
