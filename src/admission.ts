@@ -3,12 +3,14 @@
  * bodies (admit), then the body guard on the Go-decoded body (inspect). The pipeline calls these
  * for live traffic; `dockgate check` calls them to answer "would this be allowed?".
  */
+import type { Transform } from 'node:stream'
 import type { CompiledPolicy } from './policy/compile.js'
 import { decide } from './policy/decide.js'
 import { guardFor } from './guards/index.js'
 import { SELF_GUARD } from './guards/self.js'
 import { versionBelow } from './guards/version.js'
-import type { OperationGuard, SelfIdentity, Violation } from './guards/types.js'
+import type { GuardContext, OperationGuard, SelfIdentity, Violation } from './guards/types.js'
+import type { BodyLimits } from './body.js'
 import { decodeBody, encodeBody, BodyError } from './body/gojson.js'
 import { DockgateError } from './errors.js'
 import type { ApiRequest } from './types.js'
@@ -73,26 +75,42 @@ export function inspect(policy: CompiledPolicy, self: SelfIdentity, admitted: Ad
       canonical = raw
     }
   }
-  const violations = guard.check(value, {
-    operationId: api.operation.id,
-    query: api.query,
-    params: api.params,
-    version: api.version,
-    rules: policy.guards,
-    self,
-  })
-  if (violations.length > 0) {
-    // Reaching into dockgate's own container (exec, attach, archive…) has its own code: no
-    // policy can loosen it.
-    const code = violations.every((v) => v.guard === SELF_GUARD || v.guard.startsWith(`${SELF_GUARD}.`)) ? 'DG_DENY_SELF' : 'DG_DENY_BODY'
-    throw new DockgateError(code, `${api.operation.id} denied by policy "${policy.name}": ${violations.map(describe).join('; ')}`, {
-      policy: policy.name,
-      rule: violations.map((v) => v.guard).join(','),
-      field: violations.map((v) => v.field).join(','),
-      violations,
-    })
-  }
+  const violations = guard.check(value, guardContext(policy, self, api))
+  if (violations.length > 0) throw denied(policy, api, violations)
   return canonical
+}
+
+/**
+ * Step 4, for a body that streams through its guard (ImageBuild's build context): the filter it is
+ * forwarded through, or undefined. The filter reads the body as it passes and errors with a
+ * DockgateError to refuse (the forwarder then aborts the upstream request).
+ */
+export function inspectStream(policy: CompiledPolicy, self: SelfIdentity, admitted: Admitted, limits: BodyLimits): Transform | undefined {
+  const { api, guard } = admitted
+  if (guard?.stream === undefined) return undefined
+  return guard.stream(guardContext(policy, self, api), {
+    maxBytes: limits.bytes,
+    deny: (violations) => denied(policy, api, violations),
+    unreadable: (message, tooLarge) =>
+      new DockgateError(tooLarge ? 'DG_REQ_BODY_TOO_LARGE' : 'DG_REQ_BUILD_CONTEXT', `${api.operation.id} refused: ${message}${tooLarge ? ' (limits.body_bytes)' : ''}`, { policy: policy.name }),
+  })
+}
+
+function guardContext(policy: CompiledPolicy, self: SelfIdentity, api: ApiRequest): GuardContext {
+  return { operationId: api.operation.id, query: api.query, params: api.params, version: api.version, rules: policy.guards, self }
+}
+
+/** The refusal for a guard's violations: DG_DENY_SELF when all are about dockgate's own container, else DG_DENY_BODY. */
+function denied(policy: CompiledPolicy, api: ApiRequest, violations: readonly Violation[]): DockgateError {
+  // Reaching into dockgate's own container (exec, attach, archive…) has its own code: no
+  // policy can loosen it.
+  const code = violations.every((v) => v.guard === SELF_GUARD || v.guard.startsWith(`${SELF_GUARD}.`)) ? 'DG_DENY_SELF' : 'DG_DENY_BODY'
+  return new DockgateError(code, `${api.operation.id} denied by policy "${policy.name}": ${violations.map(describe).join('; ')}`, {
+    policy: policy.name,
+    rule: violations.map((v) => v.guard).join(','),
+    field: violations.map((v) => v.field).join(','),
+    violations,
+  })
 }
 
 function describe(v: Violation): string {

@@ -7,10 +7,10 @@
  * 500 DG_INTERNAL — it never lets a request through.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Duplex } from 'node:stream'
+import type { Duplex, Transform } from 'node:stream'
 import type { Logger } from 'pino'
 import { normalize } from './normalize.js'
-import { admit, inspect, type Admitted } from './admission.js'
+import { admit, inspect, inspectStream, type Admitted } from './admission.js'
 import { checkCreateVolumes, checkTarget, TARGET_CHECKED } from './target.js'
 import type { CompiledPolicy } from './policy/compile.js'
 import type { SelfIdentity } from './guards/types.js'
@@ -163,6 +163,7 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
   let api: ApiRequest | undefined
   let admitted: Admitted
   let body: Buffer | undefined
+  let filter: Transform | undefined
   try {
     checkHead(req)
     api = normalize(req.method ?? '', req.url ?? '')
@@ -172,6 +173,7 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     body = inspect(ctx.policy, ctx.self, admitted, raw)
     if (!ctx.policy.unguarded && TARGET_CHECKED.has(api.operation.id)) api = await checkTarget(ctx.policy, ctx.self, ctx.upstream, api)
     if (admitted.guard && api.operation.id === 'ContainerCreate' && body) await checkCreateVolumes(ctx.policy, ctx.self, ctx.upstream, admitted.guard, api, body)
+    filter = inspectStream(ctx.policy, ctx.self, admitted, ctx.limits)
   } catch (err) {
     if (!isDockgateError(err) && req.destroyed) return // client left while we read its body
     const e = asDockgateError(err, ctx.logger)
@@ -191,8 +193,17 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     ctx.metrics.openStreams.inc({ kind })
     ctx.trackStream(res)
   }
-  const outcome = await ctx.forwarder.forward(req, res, api, body)
+  const outcome = await ctx.forwarder.forward(req, res, api, body, filter)
   if (kind !== 'none') ctx.metrics.openStreams.dec({ kind })
+  if (!outcome.ok && 'refused' in outcome) {
+    // The body filter refused mid-stream (a build context's Dockerfile): the engine's request was
+    // aborted; answer the client and read the rest of its upload to the void, as for early refusals.
+    const e = asDockgateError(outcome.refused, ctx.logger)
+    record(ctx, req, api, started, refusalFields(e))
+    if (!req.complete && hasBody(req)) discardBody(req)
+    sendError(res, e, req.method ?? 'GET')
+    return
+  }
   if (!outcome.ok && outcome.error) {
     ctx.metrics.upstreamErrors.inc({ code: outcome.error.code })
     record(ctx, req, api, started, { ...refusalFields(outcome.error), decision: 'error', rule: admitted.rule })

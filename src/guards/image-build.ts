@@ -11,6 +11,12 @@
  * step in the host cgroup `/x`. They are held to the same rules as a create's `CgroupParent` and
  * `Ulimits` (guards.container.cgroup_parents / ulimits). `securityopt` is refused by the Linux
  * daemon itself ("does not support setting security options on build").
+ *
+ * The body is the build context: its Dockerfile is read as it streams (build-context.ts) unless
+ * guards.build.fetch_urls allows URL fetches. A build whose Dockerfile dockgate cannot read there
+ * is refused under the same guard: `version=2` (BuildKit reads the body as its context too — seen
+ * on dockerd 20.10: `ADD <url>` fetched with no session — and also fetches git URLs and `# syntax=`
+ * frontend images) and `remote=` (the Dockerfile comes from the remote context).
  */
 import { redactUrl } from './image-create.js'
 import { BodyError, decodeBody } from '../body/gojson.js'
@@ -18,6 +24,7 @@ import { isArray, isObject } from '../body/json-value.js'
 import { ANY, arrayOf, struct } from '../body/shape.js'
 import type { GuardContext, OperationGuard, Violation } from './types.js'
 import { Fields, Findings } from './values.js'
+import { buildContextStream, FETCH_GUARD } from './build-context.js'
 
 const ULIMITS = arrayOf(struct())
 
@@ -54,6 +61,12 @@ export function checkImageBuild(ctx: GuardContext): Violation[] {
   const b = ctx.rules.build
   for (const remote of ctx.query.getAll('remote')) {
     if (remote !== '' && !b.remote) findings.add('build.remote', 'query.remote', redactUrl(remote), 'makes the engine fetch a remote context (needs guards.build.remote)')
+    if (remote !== '' && !b.fetchUrls) findings.add(FETCH_GUARD, 'query.remote', redactUrl(remote), 'the Dockerfile of a remote context cannot be checked for URL fetches (needs guards.build.fetch_urls too)')
+  }
+  for (const version of ctx.query.getAll('version')) {
+    if (version !== '' && version !== '1' && !b.fetchUrls) {
+      findings.add(FETCH_GUARD, 'query.version', version, 'only the legacy builder\'s Dockerfile (version=1) is checked for URL fetches; BuildKit builds need guards.build.fetch_urls')
+    }
   }
   for (const mode of ctx.query.getAll('networkmode')) {
     const lower = mode.toLowerCase()
@@ -78,4 +91,5 @@ export const imageBuildGuard: OperationGuard = {
   shape: ANY,
   body: 'none',
   check: (_body, ctx) => checkImageBuild(ctx),
+  stream: buildContextStream,
 }

@@ -169,12 +169,19 @@ export interface ImageRules {
   readonly pull: GlobList | null
 }
 
-/** `guards.build`: ImageBuild query. */
+/** `guards.build`: ImageBuild query and build context. */
 export interface BuildRules {
   /** `remote` (default false): allow `remote=` (the engine fetches a URL or git repository). */
   readonly remote: boolean
   /** `network_host` (default false): allow `networkmode=host`. `container:<id>` is never allowed. */
   readonly networkHost: boolean
+  /**
+   * `fetch_urls` (default false): let the Dockerfile make the engine fetch URLs (`ADD http://…`,
+   * also through variables and `ONBUILD ADD`). While false, dockgate reads the Dockerfile in the
+   * build context as it streams (legacy builder) and refuses such builds; BuildKit builds
+   * (`version=2`) and remote contexts, whose Dockerfile it cannot read, need it too.
+   */
+  readonly fetchUrls: boolean
 }
 
 /** `guards.swarm`: SwarmInit, SwarmJoin. */
@@ -251,7 +258,7 @@ export const DEFAULT_GUARD_RULES: GuardRules = deepFreeze({
   volumes: { drivers: globList(['local']), localTypes: ['tmpfs'], bindOptions: false },
   plugins: { allow: NO_GLOBS },
   images: { fromSrc: false, import: false, pull: null },
-  build: { remote: false, networkHost: false },
+  build: { remote: false, networkHost: false, fetchUrls: false },
   swarm: { allow: false },
   networks: { drivers: globList(['bridge', 'overlay']), parent: NO_GLOBS, configFrom: false },
   archive: { write: false },

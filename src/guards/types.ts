@@ -3,6 +3,7 @@
  * A guard is a pure function of the canonical body (and query, params, rules): it never touches a
  * socket, so each can be tested in milliseconds.
  */
+import type { Transform } from 'node:stream'
 import type { JsonValue } from '../body/json-value.js'
 import type { Shape } from '../body/shape.js'
 import type { GuardRules } from './rules.js'
@@ -37,6 +38,16 @@ export interface GuardContext {
   readonly self: SelfIdentity
 }
 
+/** What a guard that reads a streamed body needs from the pipeline (the errors are worded there). */
+export interface BodyStreamOptions {
+  /** Most bytes of the body the guard may keep for inspection (limits.body_bytes). */
+  readonly maxBytes: number
+  /** The refusal for violations found in the stream: 403 DG_DENY_BODY, worded like a JSON body's. */
+  readonly deny: (violations: readonly Violation[]) => Error
+  /** The refusal for a body that cannot be read exactly as the engine reads it (400), or whose inspected part is over maxBytes (413). */
+  readonly unreadable: (message: string, tooLarge: boolean) => Error
+}
+
 export interface OperationGuard {
   /** Which body positions are Go structs vs maps, for the decoder. */
   readonly shape: Shape
@@ -47,4 +58,10 @@ export interface OperationGuard {
   readonly body: 'json' | 'none'
   /** Returns every violation, not just the first. `body` is undefined when the request had none. */
   check(body: JsonValue | undefined, ctx: GuardContext): Violation[]
+  /**
+   * For a body that streams (`body: 'none'`) but must still be read as it passes (ImageBuild's
+   * context): a Transform whose output is forwarded in place of the body, and which errors to
+   * refuse the request. Undefined when this request's body needs no inspection.
+   */
+  readonly stream?: (ctx: GuardContext, opts: BodyStreamOptions) => Transform | undefined
 }
