@@ -53,18 +53,27 @@ export class ContextScan extends Transform {
   /** For gzip: the first decompressed bytes are checked for a second layer of compression. */
   private innerChecked = false
   private gunzip: Gunzip | undefined
-  private readonly tree: ContextTree
+  private readonly tree: ContextTree | ContextError
   private readonly tar: TarReader
   private released = false
 
   constructor(private readonly opts: ContextScanOptions) {
     super()
-    this.tree = new ContextTree(opts.dockerfile, opts.maxDockerfileBytes)
-    this.tar = new TarReader(this.tree)
+    // A `dockerfile=` the engine refuses is reported as the body's first refusal, not thrown here.
+    let tree: ContextTree | ContextError
+    try {
+      tree = new ContextTree(opts.dockerfile, opts.maxDockerfileBytes)
+    } catch (err) {
+      if (!(err instanceof ContextError)) throw err
+      tree = err
+    }
+    this.tree = tree
+    this.tar = new TarReader(tree instanceof ContextError ? { entry: () => {}, data: () => {} } : tree)
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
+      if (this.tree instanceof ContextError) throw this.tree
       if (this.released) return cb()
       if (this.mode === 'detect') {
         this.head.push(chunk)
@@ -85,6 +94,7 @@ export class ContextScan extends Transform {
 
   override _flush(cb: TransformCallback): void {
     try {
+      if (this.tree instanceof ContextError) throw this.tree
       if (this.mode === 'detect') this.scanOrInflate(this.decide())
       if (this.mode === 'gzip' && !this.released) {
         this.gunzip!.once('end', () => this.settle(cb))
@@ -124,7 +134,8 @@ export class ContextScan extends Transform {
       this.gunzip = createGunzip()
       this.gunzip.on('data', (d: Buffer) => this.inflated(d))
       this.gunzip.on('error', (e) => {
-        if (!this.released) this.destroy(this.opts.refuse(unreadable(`the gzip-compressed build context is corrupt (${e.message})`)))
+        // node:zlib reads non-zero bytes after a gzip member as a broken next member.
+        if (!this.released) this.destroy(this.opts.refuse(unreadable(`the gzip-compressed build context is corrupt or has data after its end (${e.message})`)))
       })
     } else {
       throw unreadable(`${compression}-compressed build contexts are not supported by dockgate; send it uncompressed or gzip-compressed`)
@@ -174,6 +185,7 @@ export class ContextScan extends Transform {
   }
 
   private verdict(): void {
+    if (this.tree instanceof ContextError) throw this.tree
     const refusal = this.opts.check(this.tree.dockerfile())
     if (refusal !== undefined) throw refusal
   }

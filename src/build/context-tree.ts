@@ -87,18 +87,17 @@ export class ContextTree {
       // Implied parent directories (Unpack creates missing ones).
       if (s.kind === 'absent' && loc !== at && within(at, loc)) this.tracked.set(loc, { kind: 'dir' })
     }
-    let symlinksChanged = false
     if (e.type === '5') {
-      symlinksChanged = this.dropSymlink(at)
+      if (this.dropSymlink(at)) this.recompute()
       const s = this.tracked.get(at)
       if (s !== undefined && s.kind !== 'dir') this.tracked.set(at, { kind: 'dir' })
-    } else {
-      symlinksChanged = this.removeAt(at)
-      const state = this.stateFor(e, at)
-      if (this.tracked.has(at)) this.tracked.set(at, state === 'symlink' ? ABSENT : state)
-      if (state === 'symlink') symlinksChanged = true
+      return
     }
-    if (symlinksChanged) this.recompute()
+    // What was there goes first: the entry may make `at` the Dockerfile's location again.
+    if (this.removeAt(at)) this.recompute()
+    const state = this.stateFor(e, at)
+    if (this.tracked.has(at)) this.tracked.set(at, state === 'symlink' ? ABSENT : state)
+    if (state === 'symlink') this.recompute()
   }
 
   /** Data of the current entry. */
