@@ -21,6 +21,8 @@ const MAX_STEPS = 255
 
 /** filepath.Clean of a name joined to the root: the location it names. */
 export function locationOf(name: string): string {
+  // Most names are already clean: no empty, '.' or '..' components.
+  if (!/(?:^|\/)\.{0,2}(?:\/|$)/.test(name)) return name
   const parts: string[] = []
   for (const p of name.split('/')) {
     if (p === '' || p === '.') continue

@@ -18,8 +18,13 @@ export interface RawHeader {
   readonly size: number
 }
 
+const MAGIC_USTAR = Buffer.from('ustar\0', 'latin1')
+const MAGIC_GNU = Buffer.from('ustar  \0', 'latin1')
+const TRAILER_STAR = Buffer.from('tar\0', 'latin1')
+
 /** parseString: up to the first NUL. */
 function cString(b: Buffer, from: number, to: number): string {
+  if (b[from] === 0) return ''
   const end = b.indexOf(0, from)
   return b.toString('latin1', from, end === -1 || end > to ? to : end)
 }
@@ -40,12 +45,23 @@ function numeric(b: Buffer, from: number, to: number): bigint {
     if (x >> 63n > 0n) throw new NumberError()
     return inv === 0xff ? -x - 1n : x
   }
-  let s = b.toString('latin1', from, to).replace(/^[ \0]+|[ \0]+$/g, '')
-  if (s === '') return 0n
-  const nul = s.indexOf('\0')
-  if (nul >= 0) s = s.slice(0, nul)
-  if (!/^[0-7]+$/.test(s) || BigInt('0o' + s) > 0xffffffffffffffffn) throw new NumberError()
-  const x = BigInt('0o' + s)
+  // bytes.Trim(" \x00"), then up to the first NUL, then strconv.ParseUint(s, 8, 64).
+  let start = from
+  let end = to
+  while (start < end && (b[start] === 0x20 || b[start] === 0)) start++
+  while (end > start && (b[end - 1] === 0x20 || b[end - 1] === 0)) end--
+  if (start === end) return 0n
+  const nul = b.indexOf(0, start)
+  if (nul >= 0 && nul < end) end = nul
+  let small = 0
+  for (let i = start; i < end; i++) {
+    const d = b[i]! - 0x30
+    if (d < 0 || d > 7) throw new NumberError()
+    small = small * 8 + d
+  }
+  if (end - start <= 17) return BigInt(small)
+  const x = BigInt('0o' + b.toString('latin1', start, end))
+  if (x > 0xffffffffffffffffn) throw new NumberError()
   return x > 0x7fffffffffffffffn ? x - 0x10000000000000000n : x
 }
 
@@ -76,9 +92,8 @@ function sizeOf(n: bigint): number {
 /** Parses a non-zero header block; throws ContextError where Go returns ErrHeader. */
 export function parseHeader(b: Buffer): RawHeader {
   if (!checksumOK(b)) throw unreadable('invalid tar header (bad checksum): the engine refuses this archive')
-  const magic = b.toString('latin1', 257, 263)
-  const version = b.toString('latin1', 263, 265)
-  const format = magic === 'ustar\0' ? (b.toString('latin1', 508, 512) === 'tar\0' ? 'star' : 'ustar') : magic === 'ustar ' && version === ' \0' ? 'gnu' : 'v7'
+  const at = (magic: Buffer, offset: number): boolean => b.compare(magic, 0, magic.length, offset, offset + magic.length) === 0
+  const format = at(MAGIC_USTAR, 257) ? (at(TRAILER_STAR, 508) ? 'star' : 'ustar') : at(MAGIC_GNU, 257) ? 'gnu' : 'v7'
   let name = cString(b, 0, 100)
   let size: bigint
   try {

@@ -38,6 +38,8 @@ const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6'])
 
 type State = 'header' | 'zero' | 'data' | 'special' | 'pad' | 'done'
 
+const ZERO_BLOCK = Buffer.alloc(BLOCK)
+
 export class TarReader {
   private state: State = 'header'
   private readonly blk = Buffer.alloc(BLOCK)
@@ -63,24 +65,33 @@ export class TarReader {
    */
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = []
+    // Bytes of `chunk` from runStart on may be passed on (in one piece), unless the run is off.
+    let runStart = 0
+    let run = this.state !== 'zero' && this.state !== 'done'
     let at = 0
-    while (at < chunk.length) {
-      if (this.state === 'done') return out
+    while (at < chunk.length && this.state !== 'done') {
       if (this.state === 'header' || this.state === 'zero') {
+        const carried = this.fill
+        const blockStart = at
         const n = Math.min(BLOCK - this.fill, chunk.length - at)
         chunk.copy(this.blk, this.fill, at, at + n)
         this.fill += n
         at += n
-        if (this.fill < BLOCK) break
+        if (this.fill < BLOCK) {
+          // The block ends in a later chunk: hold its first bytes until it is known.
+          if (run && blockStart > runStart) out.push(chunk.subarray(runStart, blockStart))
+          return out
+        }
         this.fill = 0
-        const zero = this.blk.every((b) => b === 0)
         if (this.state === 'zero') {
-          if (!zero) throw unreadable('a zero block followed by another header: the engine refuses this archive')
+          if (!this.blk.equals(ZERO_BLOCK)) throw unreadable('a zero block followed by another header: the engine refuses this archive')
           this.state = 'done'
-        } else if (zero) {
+        } else if (this.blk.equals(ZERO_BLOCK)) {
+          if (run && blockStart > runStart) out.push(chunk.subarray(runStart, blockStart))
+          run = false
           this.state = 'zero'
         } else {
-          out.push(Buffer.from(this.blk))
+          if (carried > 0) out.push(Buffer.from(this.blk.subarray(0, carried)))
           this.header(parseHeader(this.blk))
         }
         continue
@@ -88,7 +99,6 @@ export class TarReader {
       const n = Math.min(this.state === 'pad' ? this.pad : this.remaining, chunk.length - at)
       const piece = chunk.subarray(at, at + n)
       at += n
-      out.push(piece)
       if (this.state === 'pad') {
         this.pad -= n
       } else {
@@ -98,6 +108,7 @@ export class TarReader {
       }
       this.advance()
     }
+    if (run && at > runStart) out.push(chunk.subarray(runStart, at))
     return out
   }
 
