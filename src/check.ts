@@ -80,7 +80,8 @@ export function check(argv: readonly string[], env: NodeJS.ProcessEnv, io: Check
     const raw = admitted.guard?.body === 'json' ? (body ?? Buffer.alloc(0)) : undefined
     inspect(policy, { ids: [], names: [] }, admitted, raw)
     const by = admitted.rule === undefined ? 'always allowed' : `rule ${admitted.rule}`
-    const guarded = admitted.guard ? `; guard checked ${admitted.guard.body === 'json' ? 'the body and query' : 'the query and path'}` : policy.unguarded ? '; body guards are OFF in this policy' : ''
+    const streamed = admitted.guard?.stream === undefined ? '' : ' (a streamed body, such as a build context, is read only on live traffic)'
+    const guarded = admitted.guard ? `; guard checked ${admitted.guard.body === 'json' ? 'the body and query' : 'the query and path'}${streamed}` : policy.unguarded ? '; body guards are OFF in this policy' : ''
     io.out(`allow: ${api.operation.id} (${api.method} ${api.path}) by policy "${policy.name}", ${by}${guarded}\nforwarded as: ${api.method} ${api.target}\n`)
     return 0
   } catch (err) {

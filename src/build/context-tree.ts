@@ -71,6 +71,7 @@ export class ContextTree {
     for (const c of this.candidates) {
       if (!this.tracked.has(c)) this.tracked.set(c, this.entries === 0 ? ABSENT : { kind: 'unknown' })
     }
+
     if (this.tracked.size > MAX_TRACKED) throw unreadable('too many symlink changes on the Dockerfile\'s path')
   }
 
@@ -91,6 +92,7 @@ export class ContextTree {
       if (this.dropSymlink(at)) this.recompute()
       const s = this.tracked.get(at)
       if (s !== undefined && s.kind !== 'dir') this.tracked.set(at, { kind: 'dir' })
+      this.prune()
       return
     }
     // What was there goes first: the entry may make `at` the Dockerfile's location again.
@@ -98,6 +100,14 @@ export class ContextTree {
     const state = this.stateFor(e, at)
     if (this.tracked.has(at)) this.tracked.set(at, state === 'symlink' ? ABSENT : state)
     if (state === 'symlink') this.recompute()
+    this.prune()
+  }
+
+  /** Keeps content only where the engine would now look: at most two Dockerfiles are held. */
+  private prune(): void {
+    for (const [loc, s] of this.tracked) {
+      if (s.kind === 'file' && s.content !== null && !this.candidates.includes(loc)) this.tracked.set(loc, { kind: 'file', content: null, size: s.size })
+    }
   }
 
   /** Data of the current entry. */
@@ -193,7 +203,7 @@ export class ContextTree {
         throw unreadable(`${what} is reached through a symlink that comes after the file it points to in the archive; dockgate checks the Dockerfile as the context streams past: put the link before its target, or send the file itself`)
       case 'file':
         if (s.size > this.maxBytes) throw new ContextError('too-large', `${what} is ${s.size} bytes, more than the ${this.maxBytes}-byte limit for inspected bodies`)
-        if (s.content === null) throw unreadable(`${what} is a hard link to a file that comes earlier in the archive and was not kept; send the file itself`)
+        if (s.content === null) throw unreadable(`${what} was not kept as the context streamed past (a hard link to an earlier file, or a symlink switched back to it); send the file itself`)
         return { name, content: Buffer.concat(s.content) }
     }
   }
