@@ -7,6 +7,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Property tests run thousands of cases; on a loaded 2-core machine that takes more
+          // than vitest's 5 s default. This is a limit, not a timing assertion.
+          testTimeout: 60_000,
         },
       },
       {

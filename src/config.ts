@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs'
 import { isIPv4, isIPv6 } from 'node:net'
 import { dirname, join, posix, resolve } from 'node:path'
 import { FLAGS, OTHER_ENV, parseArgs, readEnv, type Setting, type SettingKey } from './args.js'
+import { readCompatEnv } from './compat/tecnativa.js'
 import { PolicyLoader, type CompiledPolicy, type RefOrigin } from './policy/compile.js'
 import { deepFreeze } from './policy/freeze.js'
 import { listPresets, packageRoot, presetPath } from './policy/presets.js'
@@ -41,6 +42,13 @@ export const DEFAULTS = Object.freeze({
   bodyBytes: 1024 * 1024,
   /** Deadline for an inspected body to arrive (milliseconds; 30 s). */
   bodyTimeoutMs: 30_000,
+  /**
+   * Bytes of bodies held for inspection across all connections at once (128 MiB): beyond it a
+   * request is answered 503 with Retry-After, so slow clients cannot make dockgate hold GiBs.
+   */
+  bodyBudgetBytes: 128 * 1024 * 1024,
+  /** Deadline for the engine to answer a lookup dockgate makes while admitting a request (milliseconds; 10 s). */
+  lookupTimeoutMs: 10_000,
 })
 
 /** Upper bounds, so that a typo cannot make a limit meaningless. */
@@ -49,6 +57,10 @@ const LIMIT_MAX = Object.freeze({
   bodyBytes: 1024 * 1024 * 1024,
   /** milliseconds; 1 h (setTimeout fires at once above 2^31-1 ms anyway). */
   bodyTimeoutMs: 3_600_000,
+  /** bytes; 64 GiB. */
+  bodyBudgetBytes: 64 * 1024 * 1024 * 1024,
+  /** milliseconds; 10 min. */
+  lookupTimeoutMs: 600_000,
 })
 
 export interface ListenerConfig {
@@ -64,7 +76,7 @@ export interface Config {
   readonly upstream: Address
   readonly admin?: Address
   readonly logLevel: LogLevel
-  readonly limits: { readonly bodyBytes: number; readonly bodyTimeoutMs: number }
+  readonly limits: { readonly bodyBytes: number; readonly bodyTimeoutMs: number; readonly bodyBudgetBytes: number; readonly lookupTimeoutMs: number }
   readonly listeners: readonly ListenerConfig[]
   /** Things to print at start that do not stop dockgate, already formatted (`file:line:col: message`). */
   readonly warnings: readonly string[]
@@ -153,6 +165,8 @@ export const configSchema: Readonly<Record<string, unknown>> = {
       properties: {
         body_bytes: { type: 'integer', minimum: 1, maximum: LIMIT_MAX.bodyBytes },
         body_timeout_ms: { type: 'integer', minimum: 1, maximum: LIMIT_MAX.bodyTimeoutMs },
+        body_budget_bytes: { type: 'integer', minimum: 1, maximum: LIMIT_MAX.bodyBudgetBytes },
+        lookup_timeout_ms: { type: 'integer', minimum: 1, maximum: LIMIT_MAX.lookupTimeoutMs },
       },
     },
     listeners: {
@@ -255,6 +269,8 @@ interface PolicyChoice {
   readonly ref: string
   readonly baseDir: string
   readonly origin: RefOrigin
+  /** Already compiled (derived from Tecnativa-style variables); `ref` is then only its name. */
+  readonly compiled?: CompiledPolicy
 }
 
 /** A listener before its values are checked: each value with where it came from. */
@@ -281,7 +297,14 @@ export function loadConfig(
   for (const word of args.positionals) run.problems.push({ message: `unexpected argument ${JSON.stringify(word)} (dockgate takes only options; see --help)` })
   const pick = (k: Exclude<SettingKey, 'listen'>): Setting | undefined => args.settings[k] ?? envs.settings[k]
   const file = readConfigFile(run, pick('config'))
-  const layered = (k: Exclude<SettingKey, 'listen'>, fileKey: string): Sourced<unknown> | undefined => fromSettingValue(pick(k)) ?? fileEntry(file, fileKey)
+  // Tecnativa/LinuxServer variables: LOG_LEVEL and SOCKET_PATH rank below their DOCKGATE_ names;
+  // the permission variables make the default policy when no policy is chosen otherwise.
+  const compat = readCompatEnv(env, { policyChosen: pick('policy') !== undefined || pick('config') !== undefined })
+  run.problems.push(...compat.problems)
+  run.warnings.push(...compat.warnings)
+  const compatSetting = (k: Exclude<SettingKey, 'listen'>): Setting | undefined => (k === 'logLevel' ? compat.logLevel : k === 'upstream' ? compat.upstream : undefined)
+  const layered = (k: Exclude<SettingKey, 'listen'>, fileKey: string): Sourced<unknown> | undefined =>
+    fromSettingValue(pick(k)) ?? fromSettingValue(compatSetting(k)) ?? fileEntry(file, fileKey)
 
   const upstream = checkAddress(run, layered('upstream', 'upstream') ?? { value: DEFAULTS.upstream, where: fromDefault('upstream') }, false)
   const adminSrc = layered('admin', 'admin')
@@ -291,7 +314,7 @@ export function loadConfig(
     if (upstream !== undefined && formatAddress(admin) === formatAddress(upstream)) run.problems.push(adminSrc.where.problem(`${formatAddress(admin)} is the upstream engine's address`))
   }
   const logLevel = checkLogLevel(run, layered('logLevel', 'log_level'))
-  const drafts = draftListeners(run, file, args.settings.listen ?? envs.settings.listen, pick('policy'))
+  const drafts = draftListeners(run, file, args.settings.listen ?? envs.settings.listen, pick('policy'), compat.policy)
   const listeners = checkListeners(run, drafts, { upstream, admin })
 
   const problems = tidyProblems(run.problems)
@@ -357,6 +380,8 @@ function readLimits(file: ConfigFile): Config['limits'] {
   return {
     bodyBytes: typeof raw['body_bytes'] === 'number' ? raw['body_bytes'] : DEFAULTS.bodyBytes,
     bodyTimeoutMs: typeof raw['body_timeout_ms'] === 'number' ? raw['body_timeout_ms'] : DEFAULTS.bodyTimeoutMs,
+    bodyBudgetBytes: typeof raw['body_budget_bytes'] === 'number' ? raw['body_budget_bytes'] : DEFAULTS.bodyBudgetBytes,
+    lookupTimeoutMs: typeof raw['lookup_timeout_ms'] === 'number' ? raw['lookup_timeout_ms'] : DEFAULTS.lookupTimeoutMs,
   }
 }
 
@@ -364,10 +389,14 @@ function readLimits(file: ConfigFile): Config['limits'] {
  * `--listen` / DOCKGATE_LISTEN replace the file's listeners; the file's listeners come next; the
  * default listener last. `--policy` / DOCKGATE_POLICY serve every listener that names no policy.
  */
-function draftListeners(run: Run, file: ConfigFile, listen: readonly Setting[] | undefined, policySetting: Setting | undefined): Draft[] {
+function draftListeners(
+  run: Run, file: ConfigFile, listen: readonly Setting[] | undefined, policySetting: Setting | undefined, fromVariables: CompiledPolicy | undefined,
+): Draft[] {
   const defaultPolicy: PolicyChoice = policySetting !== undefined
     ? { ref: policySetting.value, baseDir: run.cwd, origin: (m) => fromSetting(policySetting).problem(m) }
-    : { ref: DEFAULTS.policy, baseDir: run.cwd, origin: (m) => fromDefault('policy').problem(m) }
+    : fromVariables !== undefined
+      ? { ref: fromVariables.name, baseDir: run.cwd, origin: (m) => ({ message: m }), compiled: fromVariables }
+      : { ref: DEFAULTS.policy, baseDir: run.cwd, origin: (m) => fromDefault('policy').problem(m) }
   if (listen !== undefined) return listen.map((s) => ({ listen: { value: s.value, where: fromSetting(s) }, policy: defaultPolicy }))
   const list = file.data['listeners']
   const yaml = file.yaml
@@ -402,7 +431,9 @@ function checkListeners(run: Run, drafts: readonly Draft[], others: { upstream: 
   const policyNames = new Map<string, string>()
   for (const d of drafts) {
     const address = checkAddress(run, d.listen, true)
-    const { policy, problems, warnings } = loader.load(d.policy.ref, { baseDir: d.policy.baseDir, origin: d.policy.origin })
+    const { policy, problems, warnings } = d.policy.compiled !== undefined
+      ? { policy: d.policy.compiled, problems: [], warnings: [] }
+      : loader.load(d.policy.ref, { baseDir: d.policy.baseDir, origin: d.policy.origin })
     run.problems.push(...problems)
     run.warnings.push(...warnings)
     const socket = checkSocketOptions(run, d, address)
@@ -501,6 +532,8 @@ export function usage(): string {
     'ADDR is unix:///absolute/path.sock or tcp://HOST:PORT (IPv6: tcp://[::1]:2375).',
     'Precedence: options, then environment variables, then the config file, then defaults.',
     `Other variables: ${Object.entries(OTHER_ENV).map(([k, v]) => `${k} (${v})`).join('; ')}.`,
+    'With no policy chosen (no --policy, --config, DOCKGATE_POLICY, DOCKGATE_CONFIG), the variables of Tecnativa\'s',
+    'docker-socket-proxy (CONTAINERS=1, POST=0, …; see README) make the policy; LOG_LEVEL and SOCKET_PATH are read too.',
     '',
     'Presets (--policy NAME, or "extends: [NAME]" in a policy file):',
     ...presets.map(([a, b]) => `${a.padEnd(pwidth)}${b}`),

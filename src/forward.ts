@@ -10,8 +10,8 @@
  */
 import http, { type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http'
 import type { Transform } from 'node:stream'
-import { DockgateError } from './errors.js'
-import { UNREACHABLE_CODES, type Upstream } from './upstream.js'
+import type { DockgateError } from './errors.js'
+import { upstreamError, type Upstream } from './upstream.js'
 import type { ApiRequest } from './types.js'
 
 /**
@@ -31,7 +31,7 @@ export interface Forwarder {
   /**
    * Forward `req` to the engine as `api.target`. When `body` is given (an inspected, canonical
    * JSON body) it replaces the client's body, with a fresh Content-Length and no Transfer-Encoding.
-   * When `filter` is given (a guard that reads a streamed body, admission.ts inspectStream), the
+   * When `filter` is given (a guard that reads a streamed body, admission.ts streamStep), the
    * client's body goes through it and its output is forwarded, chunked.
    * Resolves once the exchange is over (or failed); never rejects.
    */
@@ -39,11 +39,21 @@ export interface Forwarder {
   close(): void
 }
 
-function upstreamError(err: NodeJS.ErrnoException): DockgateError {
-  const code = err.code ?? ''
-  return UNREACHABLE_CODES.has(code)
-    ? new DockgateError('DG_UPSTREAM_UNREACHABLE', `cannot reach the Docker engine (${code})`)
-    : new DockgateError('DG_UPSTREAM_FAILED', `the Docker engine connection failed (${code || err.message})`)
+/** The engine's response behind each forwarded response, so that shutdown can end streams (endStream). */
+const upstreamOf = new WeakMap<ServerResponse, IncomingMessage>()
+
+/**
+ * Ends a streamed response cleanly: stops reading the engine's side and sends the client the end
+ * of the stream (the terminating chunk), rather than a reset. For shutdown (server.ts).
+ */
+export function endStream(res: ServerResponse): void {
+  if (!res.headersSent) return
+  const up = upstreamOf.get(res)
+  if (up !== undefined) {
+    up.unpipe(res)
+    up.destroy()
+  }
+  res.end()
 }
 
 export function createForwarder(upstream: Upstream): Forwarder {
@@ -65,6 +75,9 @@ export function createForwarder(upstream: Upstream): Forwarder {
         const prev = headers[name]
         headers[name] = prev === undefined ? raw[i + 1]! : Array.isArray(prev) ? [...prev, raw[i + 1]!] : [String(prev), raw[i + 1]!]
       }
+      // HTTP/1.0 has no Host requirement and Fluent Bit's docker_events input sends none; the engine,
+      // spoken to in HTTP/1.1, refuses a request without one (400 "missing required Host header").
+      if (req.headers.host === undefined) headers['Host'] = 'localhost'
       if (req.headers['transfer-encoding'] !== undefined && body === undefined) headers['Transfer-Encoding'] = 'chunked'
       if (filter !== undefined) {
         // The filter's output is not the client's length (held back, or decompressed).
@@ -78,7 +91,7 @@ export function createForwarder(upstream: Upstream): Forwarder {
       }
       const upReq = http.request({ ...upstream.target, agent: upstream.agent, method: api.method, path: api.target, headers, setHost: false })
       upReq.on('response', (upRes: IncomingMessage) => {
-        ;(res as ServerResponse & { dgUpstream?: IncomingMessage }).dgUpstream = upRes
+        upstreamOf.set(res, upRes)
         const out: string[] = []
         const rh = upRes.rawHeaders
         for (let i = 0; i + 1 < rh.length; i += 2) if (!HOP_BY_HOP.has(rh[i]!.toLowerCase())) out.push(rh[i]!, rh[i + 1]!)
@@ -94,7 +107,7 @@ export function createForwarder(upstream: Upstream): Forwarder {
           done({ ok: false, error: undefined })
           return
         }
-        done({ ok: false, error: upstreamError(err) })
+        done({ ok: false, error: upstreamError(err, upstream.address) })
       })
       res.once('close', () => {
         if (!res.writableFinished) upReq.destroy()

@@ -4,8 +4,13 @@
  * allows URL fetches, the context streams through a ContextScan (src/build/context-scan.ts) that
  * finds the Dockerfile the engine will read and refuses the build before the engine can act on it.
  *
- * Only the legacy builder takes its context from the body and is read here; the query checks in
- * image-build.ts refuse BuildKit (`version=2`) and remote contexts while fetch_urls is off.
+ * Only the legacy builder's context is read here. While fetch_urls is off, checkBuildFetches
+ * refuses the builds whose Dockerfile dockgate cannot read: BuildKit with the context in the body
+ * (`version=2` without a session: seen on dockerd 20.10, BuildKit then reads the body as its
+ * context and fetches `ADD <url>`; it would also clone git URLs and pull `# syntax=` frontends) and
+ * remote contexts (`remote=<url>`). A BuildKit build over a session (`remote=client-session`, the
+ * form buildkit.ts accepts) is a policy's opt-in by allowing `Session`: its Dockerfile travels in
+ * the session and is not seen (README, "BuildKit").
  */
 import type { Transform } from 'node:stream'
 import { BodyError, decodeBody } from '../body/gojson.js'
@@ -15,12 +20,37 @@ import { ContextScan } from '../build/context-scan.js'
 import type { FoundDockerfile } from '../build/context-tree.js'
 import type { BuildArgs } from '../build/dockerfile-env.js'
 import { DockerfileSyntaxError, findUrlFetches, type FetchFinding } from '../build/dockerfile-check.js'
+import { CLIENT_SESSION, isSessionContext } from './buildkit.js'
+import { redactUrl } from './image-create.js'
 import type { BodyStreamOptions, GuardContext, Violation } from './types.js'
+import type { Findings } from './values.js'
 
 export const FETCH_GUARD = 'build.fetch_urls'
 const LOOSEN = 'allow with guards.build.fetch_urls: true'
 /** Most findings named in one refusal. */
 const MAX_FINDINGS = 10
+
+/**
+ * Query checks of guard build.fetch_urls: builds whose Dockerfile is not in a body dockgate reads.
+ * A remote context is refused by build.remote first; once that is loosened, its Dockerfile still
+ * needs this loosening. A BuildKit build that takes the body as its context (`version=2` without a
+ * session, or an `upload-request` upload) needs it too.
+ */
+export function checkBuildFetches(findings: Findings, ctx: GuardContext): void {
+  const b = ctx.rules.build
+  if (b.fetchUrls || isSessionContext(ctx.query)) return
+  const remotes = ctx.query.getAll('remote').filter((r) => r !== '' && r !== CLIENT_SESSION)
+  if (b.remote) {
+    for (const remote of remotes) findings.add(FETCH_GUARD, 'query.remote', redactUrl(remote), 'the Dockerfile of a remote context cannot be checked for URL fetches (needs guards.build.fetch_urls too)')
+  }
+  // With any remote=, the context is not the body (client-session: it comes over a session).
+  if (ctx.query.getAll('remote').some((r) => r !== '')) return
+  for (const version of ctx.query.getAll('version')) {
+    if (version !== '' && version !== '1') {
+      findings.add(FETCH_GUARD, 'query.version', version, 'BuildKit reads a context sent in the body without dockgate checking its Dockerfile for URL fetches (needs guards.build.fetch_urls; a BuildKit build over an allowed Session is not refused)')
+    }
+  }
+}
 
 /** The `buildargs` query parameter as the engine decodes it (json.Unmarshal into map[string]*string). */
 export function readBuildArgs(query: URLSearchParams): BuildArgs {
@@ -65,9 +95,9 @@ export function checkDockerfile(found: FoundDockerfile, buildArgs: BuildArgs, op
 
 /** The filter ImageBuild's body passes through, or undefined when the context needs no check. */
 export function buildContextStream(ctx: GuardContext, opts: BodyStreamOptions): Transform | undefined {
-  const b = ctx.rules.build
-  if (b.fetchUrls) return undefined
-  // A remote or BuildKit build does not take its Dockerfile from this body; image-build.ts refuses those.
+  if (ctx.rules.build.fetchUrls) return undefined
+  // A remote or BuildKit build does not take its context from this body for the legacy builder:
+  // checkBuildFetches refuses those, or the policy opted into BuildKit sessions.
   if (ctx.query.getAll('remote').some((r) => r !== '')) return undefined
   if (ctx.query.getAll('version').some((v) => v !== '' && v !== '1')) return undefined
   const buildArgs = readBuildArgs(ctx.query)

@@ -12,19 +12,22 @@
  * `Ulimits` (guards.container.cgroup_parents / ulimits). `securityopt` is refused by the Linux
  * daemon itself ("does not support setting security options on build").
  *
+ * These checks read the query whatever builder it asks for: a BuildKit build (`version=2`) is held
+ * to the same refusals as the legacy one. What BuildKit adds (`remote=client-session`, `outputs=`,
+ * entitlements, `/grpc`) is in buildkit.ts. `extrahosts` is let through for both, as
+ * `HostConfig.ExtraHosts` is on a create: it only writes /etc/hosts entries of the build steps.
+ *
  * The body is the build context: its Dockerfile is read as it streams (build-context.ts) unless
- * guards.build.fetch_urls allows URL fetches. A build whose Dockerfile dockgate cannot read there
- * is refused under the same guard: `version=2` (BuildKit reads the body as its context too — seen
- * on dockerd 20.10: `ADD <url>` fetched with no session — and also fetches git URLs and `# syntax=`
- * frontend images) and `remote=` (the Dockerfile comes from the remote context).
+ * guards.build.fetch_urls lets builds fetch URLs; builds whose Dockerfile is not in a body dockgate
+ * can read need that loosening too (build-context.ts checkBuildFetches).
  */
-import { redactUrl } from './image-create.js'
+import { checkBuildOutputs, checkBuildRemote } from './buildkit.js'
+import { buildContextStream, checkBuildFetches } from './build-context.js'
 import { BodyError, decodeBody } from '../body/gojson.js'
 import { isArray, isObject } from '../body/json-value.js'
 import { ANY, arrayOf, struct } from '../body/shape.js'
 import type { GuardContext, OperationGuard, Violation } from './types.js'
 import { Fields, Findings } from './values.js'
-import { buildContextStream, FETCH_GUARD } from './build-context.js'
 
 const ULIMITS = arrayOf(struct())
 
@@ -59,15 +62,8 @@ function checkBuildUlimits(findings: Findings, ctx: GuardContext, raw: string): 
 export function checkImageBuild(ctx: GuardContext): Violation[] {
   const findings = new Findings()
   const b = ctx.rules.build
-  for (const remote of ctx.query.getAll('remote')) {
-    if (remote !== '' && !b.remote) findings.add('build.remote', 'query.remote', redactUrl(remote), 'makes the engine fetch a remote context (needs guards.build.remote)')
-    if (remote !== '' && !b.fetchUrls) findings.add(FETCH_GUARD, 'query.remote', redactUrl(remote), 'the Dockerfile of a remote context cannot be checked for URL fetches (needs guards.build.fetch_urls too)')
-  }
-  for (const version of ctx.query.getAll('version')) {
-    if (version !== '' && version !== '1' && !b.fetchUrls) {
-      findings.add(FETCH_GUARD, 'query.version', version, 'only the legacy builder\'s Dockerfile (version=1) is checked for URL fetches; BuildKit builds need guards.build.fetch_urls')
-    }
-  }
+  checkBuildRemote(findings, ctx)
+  checkBuildFetches(findings, ctx)
   for (const mode of ctx.query.getAll('networkmode')) {
     const lower = mode.toLowerCase()
     if (lower === 'host' && !b.networkHost) {
@@ -84,6 +80,7 @@ export function checkImageBuild(ctx: GuardContext): Violation[] {
   for (const ulimits of ctx.query.getAll('ulimits')) {
     if (ulimits !== '') checkBuildUlimits(findings, ctx, ulimits)
   }
+  checkBuildOutputs(findings, ctx)
   return findings.list
 }
 

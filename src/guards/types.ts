@@ -42,10 +42,33 @@ export interface GuardContext {
 export interface BodyStreamOptions {
   /** Most bytes of the body the guard may keep for inspection (limits.body_bytes). */
   readonly maxBytes: number
-  /** The refusal for violations found in the stream: 403 DG_DENY_BODY, worded like a JSON body's. */
-  readonly deny: (violations: readonly Violation[]) => Error
+  /**
+   * The refusal for violations found in the stream: 403 DG_DENY_BODY, worded like a JSON body's;
+   * undefined when the policy only records them (audit-only mode) and the body goes on.
+   */
+  readonly deny: (violations: readonly Violation[]) => Error | undefined
   /** The refusal for a body that cannot be read exactly as the engine reads it (400), or whose inspected part is over maxBytes (413). */
   readonly unreadable: (message: string, tooLarge: boolean) => Error
+}
+
+/**
+ * An existing object a body names, which the engine will look up by that name: dockgate resolves
+ * it itself (target.ts), checks what it really is, and forwards the body naming it by full id.
+ */
+export interface BodyReference {
+  readonly kind: 'container' | 'volume'
+  /** What the body does with it. */
+  readonly use: 'volumes-from' | 'namespace' | 'link' | 'connect' | 'mount'
+  /** Field in API spelling, for messages: `HostConfig.VolumesFrom[0]`. */
+  readonly field: string
+  /** The reference as written (a name, `/name`, id or id prefix). */
+  readonly ref: string
+  /** Keys (as sent) and indexes from the body's root to the string holding the reference. */
+  readonly path: ReadonlyArray<string | number>
+  /** The string to write there instead, naming the object by its full id; absent: not rewritten. */
+  readonly rewrite?: (id: string) => string
+  /** VolumesFrom with `:ro`: the inherited mounts are read-only in the new container. */
+  readonly readOnly?: boolean
 }
 
 export interface OperationGuard {
@@ -58,6 +81,8 @@ export interface OperationGuard {
   readonly body: 'json' | 'none'
   /** Returns every violation, not just the first. `body` is undefined when the request had none. */
   check(body: JsonValue | undefined, ctx: GuardContext): Violation[]
+  /** The existing objects the (decoded) body names, for target.ts to resolve. */
+  references?(body: JsonValue | undefined): BodyReference[]
   /**
    * For a body that streams (`body: 'none'`) but must still be read as it passes (ImageBuild's
    * context): a Transform whose output is forwarded in place of the body, and which errors to

@@ -8,6 +8,10 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import { DEFAULTS, loadConfig, usage, type Config } from '../../../src/config.js'
 import { ConfigError, formatProblem } from '../../../src/problems.js'
+import { listPresets } from '../../../src/policy/presets.js'
+
+/** The shipped presets, as the "unknown preset" message lists them. */
+const PRESETS = listPresets().join(', ')
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '')
 const C = 'test/fixtures/configs'
@@ -42,7 +46,7 @@ describe('defaults', () => {
     expect(c).toMatchObject({
       upstream: { kind: 'unix', path: '/var/run/docker.sock' },
       logLevel: 'info',
-      limits: { bodyBytes: 1048576, bodyTimeoutMs: 30000 },
+      limits: { bodyBytes: 1048576, bodyTimeoutMs: 30000, bodyBudgetBytes: 134217728, lookupTimeoutMs: 10000 },
       warnings: [],
     })
     expect(c.admin).toBeUndefined()
@@ -55,6 +59,7 @@ describe('defaults', () => {
     expect(DEFAULTS).toEqual({
       upstream: 'unix:///var/run/docker.sock', policy: 'read-only', listen: 'unix:///var/run/dockgate.sock',
       logLevel: 'info', socketMode: 0o660, bodyBytes: 1024 * 1024, bodyTimeoutMs: 30_000,
+      bodyBudgetBytes: 128 * 1024 * 1024, lookupTimeoutMs: 10_000,
     })
   })
 
@@ -76,7 +81,7 @@ describe('the config file', () => {
       upstream: { kind: 'unix', path: '/var/run/docker.sock' },
       admin: { kind: 'tcp', host: '127.0.0.1', port: 9102 },
       logLevel: 'debug',
-      limits: { bodyBytes: 65536, bodyTimeoutMs: 5000 },
+      limits: { bodyBytes: 65536, bodyTimeoutMs: 5000, bodyBudgetBytes: 8388608, lookupTimeoutMs: 2000 },
       configFile: `${repoRoot}/${C}/good.yaml`,
       warnings: [],
     })
@@ -100,7 +105,7 @@ describe('the config file', () => {
       `${C}/broken-keys.yaml:1:1: upstrem: unknown key "upstrem" (did you mean upstream? allowed keys: upstream, admin, log_level, limits, listeners)`,
       `${C}/broken-keys.yaml:2:12: log_level: unknown log level "verbose"; use fatal, error, warn, info, debug, trace, silent`,
       `${C}/broken-keys.yaml:3:23: limits.body_bytes: must be at least 1, not 0`,
-      `${C}/broken-keys.yaml:3:26: limits.body_timout_ms: unknown key "body_timout_ms" (did you mean body_timeout_ms? allowed keys: body_bytes, body_timeout_ms)`,
+      `${C}/broken-keys.yaml:3:26: limits.body_timout_ms: unknown key "body_timout_ms" (did you mean body_timeout_ms? allowed keys: body_bytes, body_timeout_ms, body_budget_bytes, lookup_timeout_ms)`,
       `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, owner, group)`,
       `${C}/broken-keys.yaml:7:5: listeners[1]: missing key "listen"`,
     ]],
@@ -120,7 +125,7 @@ describe('the config file', () => {
       `${C}/broken-values.yaml:14:11: listeners[5].mode: applies to unix sockets only, not to tcp://127.0.0.1:2375`,
       `${C}/broken-values.yaml:15:12: listeners[5].owner: applies to unix sockets only, not to tcp://127.0.0.1:2375`,
       `${C}/broken-values.yaml:16:13: listeners[6].listen: unix:///run/a.sock is already the address of another listener (${C}/broken-values.yaml:7:13)`,
-      `${C}/broken-values.yaml:17:13: listeners[6].policy: unknown preset "reed-only" (did you mean read-only?); presets: container-operator, events-only, full, read-only`,
+      `${C}/broken-values.yaml:17:13: listeners[6].policy: unknown preset "reed-only" (did you mean read-only?); presets: ${PRESETS}`,
       `${C}/broken-values.yaml:21:13: listeners[8].policy: cannot read policy "./policies/missing.yaml": no such file`,
       `${C}/policies/broken.yaml:2:12: rules[0].allow: unknown operation "ContainerLst" (did you mean ContainerList, ContainerLogs or ContainerStop?)`,
     ]],
@@ -255,7 +260,7 @@ describe('invalid flags and variables, each with its message', () => {
     ['bad DOCKGATE_LOG_LEVEL', [], { DOCKGATE_LOG_LEVEL: 'WARN' },
       ['DOCKGATE_LOG_LEVEL: unknown log level "WARN" (did you mean warn?); use fatal, error, warn, info, debug, trace, silent']],
     ['unknown --policy preset', ['--policy', 'read-onyl'], {},
-      ['--policy: unknown preset "read-onyl" (did you mean read-only?); presets: container-operator, events-only, full, read-only']],
+      [`--policy: unknown preset "read-onyl" (did you mean read-only?); presets: ${PRESETS}`]],
     ['missing DOCKGATE_POLICY file', [], { DOCKGATE_POLICY: './nope.yaml' },
       ['DOCKGATE_POLICY: cannot read policy "./nope.yaml": no such file']],
     ['a broken --policy file: its problems, at their place', ['--policy', 'test/fixtures/policies/broken/unguarded.yaml'], {},
@@ -289,7 +294,7 @@ describe('invalid flags and variables, each with its message', () => {
       `${C}/broken-keys.yaml:1:1: upstrem: unknown key "upstrem" (did you mean upstream? allowed keys: upstream, admin, log_level, limits, listeners)`,
       // log_level in the file is overridden by --log-level, so its bad value is not read
       `${C}/broken-keys.yaml:3:23: limits.body_bytes: must be at least 1, not 0`,
-      `${C}/broken-keys.yaml:3:26: limits.body_timout_ms: unknown key "body_timout_ms" (did you mean body_timeout_ms? allowed keys: body_bytes, body_timeout_ms)`,
+      `${C}/broken-keys.yaml:3:26: limits.body_timout_ms: unknown key "body_timout_ms" (did you mean body_timeout_ms? allowed keys: body_bytes, body_timeout_ms, body_budget_bytes, lookup_timeout_ms)`,
       `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, owner, group)`,
       `${C}/broken-keys.yaml:7:5: listeners[1]: missing key "listen"`,
     ])
