@@ -162,6 +162,13 @@ describe('on the bare engine (legacy builder)', () => {
     expect(res?.body.toString()).toContain('Successfully built')
   })
 
+  test('BuildKit (version=2) takes a context sent in the body too, with no session, and fetches ADD <url>', async () => {
+    const ctx = tar([{ name: 'Dockerfile', data: `FROM scratch\nADD ${web.url('/buildkit')} /fetched\n` }])
+    const res = await send(engineSocket, build(`t=${PREFIX}buildkit&version=2`, ctx))
+    expect(res.status, res.body.toString()).toBe(200)
+    expect(web.hits).toEqual(['GET /buildkit'])
+  })
+
   test('an upload cut before the end-of-archive marker builds nothing', async () => {
     const before = await images()
     const ctx = tar([{ name: 'Dockerfile', data: `FROM scratch\nADD ${web.url('/cut')} /fetched\n` }], { end: false })
