@@ -1,4 +1,4 @@
-// Builds that fetch URLs (issue 7, item 6): `ADD http://…` in a Dockerfile makes the legacy builder
+// Builds that fetch URLs: `ADD http://…` in a Dockerfile makes the legacy builder
 // fetch the URL, although the ImageBuild guard refuses `remote=`. First shown on the bare engine,
 // with a loopback HTTP server as the URL (loopback only: the network rule of these machines), then
 // refused through dockgate with the URL never fetched and nothing built, while ordinary Dockerfiles
