@@ -1,7 +1,7 @@
 /**
  * ImageBuild (`POST /build`): `remote=` makes the engine fetch a URL or git repository (SSRF),
  * `networkmode=host` runs every RUN step in the host's network namespace, and
- * `networkmode=container:<id>` in another container's (competitors.md D12, B5). The body is the
+ * `networkmode=container:<id>` in another container's (moby daemon/server/router/build/build_routes.go newImageBuildOptions). The body is the
  * build context, streamed through unread.
  *
  * Two more query parameters, undocumented in the spec but read by the engine (moby
