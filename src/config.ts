@@ -4,7 +4,7 @@
  * Precedence: flags > environment > config file > DEFAULTS. `--listen` / DOCKGATE_LISTEN replace
  * the config file's listeners; `--policy` / DOCKGATE_POLICY apply to listeners that name no policy.
  * Every problem is collected — flags, variables, the file, every policy — and thrown together
- * as a ConfigError; the CLI prints them and exits 2 (STYLE.md, "Configuration and policy validation").
+ * as a ConfigError; the CLI prints them and exits 2, never with a stack trace.
  */
 import { readFileSync } from 'node:fs'
 import { isIPv4, isIPv6 } from 'node:net'
