@@ -4,7 +4,7 @@
  * image holding the docker CLI, and helpers to run and watch containers of them.
  *
  * Containers are started with network mode none or inside another container's network
- * namespace, never on a bridge (shared/testing.md).
+ * namespace, never on a bridge network: the test machines allow loopback and unix sockets only.
  */
 import { spawn } from 'node:child_process'
 import { readFile, stat } from 'node:fs/promises'
