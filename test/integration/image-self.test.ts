@@ -1,7 +1,8 @@
 /**
  * The containerised dockgate keeps clients out of its own container, by every name a client can
  * use for it: its name, `/name`, its full id and an id prefix. exec, kill, stop, remove, rename,
- * update, attach, archive and export on it are refused with DG_DENY_SELF and reach the engine not
+ * update, attach, archive and export on it are refused (DG_DENY_SELF wherever the policy allows the
+ * operation at all) and reach the engine not
  * at all (an engine tap sits between dockgate and the engine), while the same operations on an
  * ordinary container pass.
  *
@@ -146,10 +147,13 @@ describe.each(['operator', 'wider'] as const)('an ordinary container through lis
 })
 
 describe.each(['full id', 'id prefix', 'name'] as const)('dockgate\'s own container by %s', (ref) => {
-  test.each(OPS.flatMap((op) => (['operator', 'wider'] as const).map((listener) => [op.op, listener, op] as const)))('%s through %s: DG_DENY_SELF, nothing reaches the engine', async (_op, listener, op) => {
+  // An operation the listener's policy does not allow is refused by the policy before anything is
+  // looked up (DG_DENY_OPERATION); every allowed one is refused as dockgate's own (DG_DENY_SELF).
+  test.each(OPS.flatMap((op) => (['operator', 'wider'] as const).map((listener) => [op.op, listener, op] as const)))('%s through %s: refused, nothing reaches the engine', async (_op, listener, op) => {
     tap.clear()
     const r = await send(sockets[listener], op, refOf(ref, SELF, selfId))
-    expect([r.status, r.text]).toEqual([403, expect.stringMatching(/^\{"message":"dockgate: .*\[DG_DENY_SELF\]"\}\n$/)])
+    const code = listener === 'wider' || op.inOperator ? 'DG_DENY_SELF' : 'DG_DENY_OPERATION'
+    expect([r.status, r.text]).toEqual([403, expect.stringMatching(new RegExp(`^\\{"message":"dockgate: .*\\[${code}\\]"\\}\\n$`))])
     expect(acted(tap.requests())).toEqual([])
   })
 })
@@ -163,9 +167,9 @@ describe('by /name', () => {
     ['rename', ['rename', `/${SELF}`, `renamed-${process.pid}`]],
     ['update', ['update', '--cpu-shares', '512', `/${SELF}`]],
     ['export', ['export', '-o', '/dev/null', `/${SELF}`]],
-  ] as const)('docker %s /name through container-operator: DG_DENY_SELF', async (_op, args) => {
+  ] as const)('docker %s /name through a policy that allows it: DG_DENY_SELF', async (_op, args) => {
     tap.clear()
-    const r = await dockerRun(`unix://${sockets.operator}`, args)
+    const r = await dockerRun(`unix://${sockets.wider}`, args)
     expect(r.code).not.toBe(0)
     expect(r.stderr).toMatch(/Error response from daemon: dockgate: .*\[DG_DENY_SELF\]/)
     expect(acted(tap.requests())).toEqual([])
