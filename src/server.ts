@@ -15,6 +15,7 @@ export { formatAddress }
 import { createForwarder, endStream } from './forward.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { BodyBudget } from './body.js'
+import { reclaimAfterBursts } from './reclaim.js'
 import { createEngineClient } from './engine-client.js'
 import { handleClientError, handleRequest, handleUpgrade, type ListenerContext } from './pipeline.js'
 import { listen, removeSocketFile } from './listen.js'
@@ -70,7 +71,7 @@ export async function startDockgate(
   const upstream: Upstream = createUpstream(config.upstream)
   const forwarder = createForwarder(upstream)
   const engine = createEngineClient(upstream, config.limits.lookupTimeoutMs)
-  const budget = new BodyBudget(config.limits.bodyBudgetBytes)
+  const budget = new BodyBudget(config.limits.bodyBudgetBytes, reclaimAfterBursts())
   const metrics = createMetrics(deps.registry, { processMetrics: deps.processMetrics ?? true })
   const self = deps.self ?? { ids: [], names: [] }
   const servers: Array<{ server: http.Server; address: Address }> = []
