@@ -133,6 +133,7 @@ afterAll(async () => {
   await removeContainersLabelled(engine, LABEL)
   await tap?.close()
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  rmSync(join(tmpdir(), `dockgate-image-self-export-${process.pid}.tar`), { force: true })
 })
 
 // Ordinary containers first, while dockgate is sure to be up; then dockgate's own, by the
@@ -166,7 +167,8 @@ describe('by /name', () => {
     ['remove', ['rm', '-f', `/${SELF}`]],
     ['rename', ['rename', `/${SELF}`, `renamed-${process.pid}`]],
     ['update', ['update', '--cpu-shares', '512', `/${SELF}`]],
-    ['export', ['export', '-o', '/dev/null', `/${SELF}`]],
+    // The CLI refuses to write an export to a character device: a file in the test's temp dir.
+    ['export', ['export', '-o', join(tmpdir(), `dockgate-image-self-export-${process.pid}.tar`), `/${SELF}`]],
   ] as const)('docker %s /name through a policy that allows it: DG_DENY_SELF', async (_op, args) => {
     tap.clear()
     const r = await dockerRun(`unix://${sockets.wider}`, args)
