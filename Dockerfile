@@ -1,6 +1,6 @@
 # dockgate container image.
 # The base image is a build argument so that it can be replaced by a locally made stand-in where
-# no registry is reachable (see ../shared/testing.md): docker build --build-arg NODE_IMAGE=... .
+# no registry is reachable (see docs/testing.md): docker build --build-arg NODE_IMAGE=... .
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -20,7 +20,7 @@ COPY package.json ./
 COPY policies ./policies
 # Runs as an unprivileged user; give it access to the engine socket with the host's docker group
 # id (`group_add` in compose, `--group-add` with docker run). /run/dockgate holds the socket it
-# serves, usually a volume shared with the client container.
+# serves, usually a volume that the client container mounts too.
 RUN mkdir -p /run/dockgate && chown 1000:1000 /run/dockgate
 USER 1000:1000
 ENV DOCKGATE_LISTEN=unix:///run/dockgate/docker.sock \

@@ -29,7 +29,7 @@ afterAll(async () => {
   await proxy?.close()
 })
 
-/** Container options every test uses: the test image, no network (../shared/testing.md), our label. */
+/** Container options every test uses: the test image, no network (docs/testing.md), our label. */
 function spec(name: string, cmd: string[], extra: Docker.ContainerCreateOptions = {}): Docker.ContainerCreateOptions {
   return { name, Image: BUSYBOX_IMAGE, Cmd: cmd, Labels: { [LABEL_KEY]: LABEL_VALUE }, ...extra, HostConfig: { NetworkMode: 'none', ...extra.HostConfig } }
 }
