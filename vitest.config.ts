@@ -28,6 +28,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // A guard against hangs, not a speed limit: the generator and property tests take
+          // several seconds on a busy 2-core machine, beyond vitest's default of 5.
+          testTimeout: 60_000,
           sequence: { groupOrder: 0 },
         },
       },
