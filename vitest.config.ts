@@ -28,8 +28,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
-          // A guard against hangs, not a speed limit: the generator and property tests take
-          // several seconds on a busy 2-core machine, beyond vitest's default of 5.
+          // A guard against hangs, not a speed limit: property tests run thousands of cases and the
+          // generator test parses both specs; on a loaded 2-core machine that takes more than
+          // vitest's 5 s default. Not a timing assertion.
           testTimeout: 60_000,
           sequence: { groupOrder: 0 },
         },

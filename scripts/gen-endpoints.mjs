@@ -243,10 +243,10 @@ function render(rows, specs, documented) {
     '// the hand-written routes and stream kinds in the generator, which cite their sources.',
     `// Hand-written routes the specs already document: ${documented.length > 0 ? documented.join(', ') : 'none'}.`,
     '',
-    "import type { Operation } from './types.js'",
+    "import type { Route } from './types.js'",
     '',
     '/** Every Engine API operation dockgate knows, sorted by template then method. */',
-    'export const ENDPOINT_TABLE: readonly Operation[] = [',
+    'export const ENDPOINT_TABLE: readonly Route[] = [',
   ]
   for (const row of [...rows.values()].sort(compareRows)) {
     const entry = `  { id: ${q(row.id)}, method: ${q(row.method)}, template: ${q(row.template)}, stream: ${q(streamKind(row.id))} },`

@@ -1,100 +1,251 @@
 /**
- * The decision on one normalised request, free of sockets: policy, API version floor, form
- * bodies (admit), then the body guard on the Go-decoded body (inspect). The pipeline calls these
- * for live traffic; `dockgate check` calls them to answer "would this be allowed?".
+ * Admission: the ordered steps every request passes before anything of it reaches the engine —
+ * plain, streamed or hijacked alike, and `dockgate check` too. Each step can stop the request
+ * with a DockgateError; any other exception is a bug (the caller answers 500, never forwards).
+ *
+ *   head         HTTP/1.1 needs a Host; Transfer-Encoding is exactly chunked
+ *   normalize    method + target → canonical ApiRequest (normalize.ts)
+ *   policy       the policy's rules (policy/decide.ts)                          refusal: DG_DENY_OPERATION
+ *   api-version  the API version floor                                          refusal: DG_DENY_API_VERSION
+ *   upgrade      an upgrade request must be for an operation that hijacks, framed by Content-Length
+ *   content-type a body comes with a type the operation accepts (content-type.ts)
+ *   body         a JSON body a guard reads is read, bounded (body.ts)
+ *   guard        the body guard on the Go-decoded body (guards/)                 refusal: DG_DENY_BODY
+ *   target       what the path, query and body name, resolved in the engine (target.ts)
+ *                                                                    refusal: DG_DENY_SELF/TARGET/BODY
+ *
+ * Policy refusals (the ones marked) are the policy's choice; in audit-only mode they are kept as
+ * "would deny" and the request goes on. Refusals of what dockgate cannot read exactly, and
+ * DG_DENY_SELF (no policy can allow it), stop the request in every mode.
  */
+import type { IncomingHttpHeaders } from 'node:http'
 import type { CompiledPolicy } from './policy/compile.js'
 import { decide } from './policy/decide.js'
-import { guardFor } from './guards/index.js'
-import { SELF_GUARD } from './guards/self.js'
 import { versionBelow } from './guards/version.js'
+import { SELF_GUARD } from './guards/self.js'
 import type { OperationGuard, SelfIdentity, Violation } from './guards/types.js'
 import { decodeBody, encodeBody, BodyError } from './body/gojson.js'
-import { DockgateError } from './errors.js'
+import type { JsonValue } from './body/json-value.js'
+import { checkContentType, contentTypeValues } from './content-type.js'
+import type { EngineClient } from './engine-client.js'
+import { DockgateError, type ErrorCode } from './errors.js'
+import { normalize } from './normalize.js'
+import { checkTargets, encodeRewritten } from './target.js'
 import type { ApiRequest } from './types.js'
 
-/** Where a request stands after admission: allowed, with the body to forward if it was inspected. */
+/** The parts of an HTTP request admission looks at. */
+export interface RequestHead {
+  readonly method: string
+  readonly url: string
+  readonly httpVersion: string
+  readonly headers: IncomingHttpHeaders
+  readonly rawHeaders: readonly string[]
+  /** True for a request node:http handed over as an upgrade (`Connection: Upgrade`). */
+  readonly upgrade: boolean
+}
+
+export interface AdmissionContext {
+  readonly policy: CompiledPolicy
+  readonly self: SelfIdentity
+  /** The engine, for the target step; absent for `dockgate check` (static checks only). */
+  readonly engine: EngineClient | undefined
+  /** `audit`: policy refusals are recorded as would-deny and the request goes on. */
+  readonly mode: 'enforce' | 'audit'
+  /** Largest body a guard reads (bytes): an upgrade request's body may not be larger. */
+  readonly bodyLimit: number
+}
+
+/** Reads the request body (how differs for plain and upgraded requests); resolves to its bytes. */
+export type BodyReader = () => Promise<Buffer>
+
+/** A request that passed admission. */
 export interface Admitted {
+  /** What to forward: canonical, naming its targets by full id. */
   readonly api: ApiRequest
+  /** The rule that allowed it (undefined for the always-allowed /_ping). */
   readonly rule: string | undefined
-  readonly guard: OperationGuard | undefined
+  /** The canonical body to forward in place of the client's, when a guard read it. */
+  readonly body: Buffer | undefined
+  /** In audit-only mode: what enforcement would have refused. */
+  readonly wouldDeny: readonly DockgateError[]
+}
+
+/** The request as the steps build it up. */
+interface State {
+  readonly ctx: AdmissionContext
+  readonly head: RequestHead
+  readonly readBody: BodyReader
+  api: ApiRequest | undefined
+  rule: string | undefined
+  guard: OperationGuard | undefined
+  raw: Buffer | undefined
+  value: JsonValue | undefined
+  body: Buffer | undefined
+  readonly wouldDeny: DockgateError[]
+}
+
+/** Codes a policy decides, which audit-only mode records instead of enforcing. */
+const POLICY_REFUSALS: ReadonlySet<ErrorCode> = new Set(['DG_DENY_OPERATION', 'DG_DENY_API_VERSION', 'DG_DENY_BODY', 'DG_DENY_TARGET'])
+
+function refuse(s: State, err: DockgateError): void {
+  if (s.ctx.mode === 'audit' && POLICY_REFUSALS.has(err.code)) s.wouldDeny.push(err)
+  else throw err
+}
+
+function apiOf(s: State): ApiRequest {
+  if (s.api === undefined) throw new Error('admission step ran before normalize')
+  return s.api
+}
+
+function what(api: ApiRequest): string {
+  return `${api.operation.id} (${api.method} ${api.path})`
+}
+
+/** True when the request carries a body (RFC 9112 §6.3: Transfer-Encoding, or a non-zero Content-Length). */
+export function hasBody(headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length']
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }
 
 /**
- * Steps 2–3 for a request normalised in step 1: policy decision, API version floor, form bodies.
- * (Step 1 is done by the handlers, so that a refusal here is recorded with its operation.)
+ * An HTTP/1.1 request must name a Host (RFC 9112 §3.2); the engine's Go server refuses one that
+ * does not. node:http would too, but with an empty 400 (server.ts turns that check off), and not
+ * at all for upgrade requests; here both get the same JSON refusal.
  */
-export function admit(policy: CompiledPolicy, api: ApiRequest, contentTypeHeader: string | undefined): Admitted {
-  const decision = decide(policy, api)
-  const what = `${api.operation.id} (${api.method} ${api.path})`
-  if (!decision.allow) {
-    throw new DockgateError('DG_DENY_OPERATION', `${what} denied by policy "${policy.name}": ${decision.reason}`, {
-      policy: policy.name,
-      ...(decision.rule === undefined ? {} : { rule: decision.rule }),
-    })
+function head(s: State): void {
+  if (s.head.httpVersion === '1.1' && s.head.headers.host === undefined) {
+    throw new DockgateError('DG_REQ_MALFORMED_HTTP', 'HTTP/1.1 request without a Host header')
   }
-  if (!policy.unguarded && api.version !== undefined && versionBelow(api.version, policy.guards.apiVersionFloor)) {
-    // Old API versions change semantics: below 1.24 the engine applies a HostConfig sent to
-    // /containers/{id}/start (../shared/engine-notes.md, "Old API versions").
-    throw new DockgateError(
-      'DG_DENY_API_VERSION',
-      `${what} denied by policy "${policy.name}": API version ${api.version} is below the floor ${policy.guards.apiVersionFloor} (guards.api_version_floor)`,
-      { policy: policy.name, rule: 'guards.api_version_floor' },
-    )
+  // Go's server knows only `chunked` and answers 501 to any other coding, or to several
+  // (net/http transfer.go); node:http accepts a list that ends in chunked and re-frames it.
+  const te = s.head.headers['transfer-encoding']
+  if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
+    throw new DockgateError('DG_REQ_MALFORMED_HTTP', `Transfer-Encoding ${JSON.stringify(te.slice(0, 60))} is refused: the engine accepts exactly "chunked"`)
   }
-  const contentType = (contentTypeHeader ?? '').split(';')[0]!.trim().toLowerCase()
-  if (contentType === 'application/x-www-form-urlencoded') {
-    // Go's Request.ParseForm merges such a body into the query values the engine reads
-    // (e.g. `fromSrc`, `networkmode`), ahead of the query string dockgate checked.
-    throw new DockgateError('DG_REQ_FORM_BODY', `${what}: form-encoded request bodies are refused (the engine would read parameters from them)`)
-  }
-  const guard = policy.unguarded ? undefined : guardFor(api.operation.id)
-  return { api, rule: decision.rule, guard }
 }
 
-/** Step 4: run the guard on the (decoded) body; returns the canonical body to forward, if read. */
-export function inspect(policy: CompiledPolicy, self: SelfIdentity, admitted: Admitted, raw: Buffer | undefined): Buffer | undefined {
-  const { api, guard } = admitted
-  if (!guard) return undefined
-  let value
-  let canonical: Buffer | undefined
-  if (guard.body === 'json' && raw !== undefined) {
-    if (raw.length > 0) {
+function normalizeStep(s: State): void {
+  s.api = normalize(s.head.method, s.head.url)
+}
+
+/** Upgrade requests: only for operations the engine hijacks, and with a body framed by Content-Length. */
+function upgrade(s: State): void {
+  if (!s.head.upgrade) return
+  const api = apiOf(s)
+  if (api.operation.stream !== 'hijack') {
+    throw new DockgateError('DG_REQ_BAD_UPGRADE', `${what(api)} does not take over the connection; Upgrade headers are refused there`)
+  }
+  if (s.head.headers['transfer-encoding'] !== undefined) {
+    throw new DockgateError('DG_REQ_BAD_UPGRADE', `${api.operation.id}: a chunked body on an upgrade request is refused`)
+  }
+  const length = Number(s.head.headers['content-length'] ?? '0')
+  if (!Number.isSafeInteger(length) || length < 0) throw new DockgateError('DG_REQ_BAD_UPGRADE', 'invalid Content-Length')
+  if (length > s.ctx.bodyLimit) throw new DockgateError('DG_REQ_BODY_TOO_LARGE', `request body is larger than the ${s.ctx.bodyLimit}-byte limit`)
+}
+
+function policyStep(s: State): void {
+  const api = apiOf(s)
+  const decision = decide(s.ctx.policy, api)
+  s.rule = decision.rule
+  if (!decision.allow) {
+    refuse(s, new DockgateError('DG_DENY_OPERATION', `${what(api)} denied by policy "${s.ctx.policy.name}": ${decision.reason}`, {
+      policy: s.ctx.policy.name,
+      ...(decision.rule === undefined ? {} : { rule: decision.rule }),
+    }))
+  }
+}
+
+function apiVersion(s: State): void {
+  const api = apiOf(s)
+  const floor = s.ctx.policy.guards.apiVersionFloor
+  if (s.ctx.policy.unguarded || api.version === undefined || !versionBelow(api.version, floor)) return
+  // Old API versions change semantics: below 1.24 the engine applies a HostConfig sent to
+  // /containers/{id}/start (docs/engine-notes.md, "Old API versions").
+  refuse(s, new DockgateError('DG_DENY_API_VERSION', `${what(api)} denied by policy "${s.ctx.policy.name}": API version ${api.version} is below the floor ${floor} (guards.api_version_floor)`, {
+    policy: s.ctx.policy.name,
+    rule: 'guards.api_version_floor',
+  }))
+}
+
+function contentType(s: State): void {
+  if (hasBody(s.head.headers)) checkContentType(apiOf(s), contentTypeValues(s.head.rawHeaders))
+}
+
+function body(s: State): Promise<void> | void {
+  s.guard = s.ctx.policy.unguarded ? undefined : apiOf(s).operation.guard
+  if (s.guard?.body !== 'json') return
+  return s.readBody().then((raw) => {
+    s.raw = raw
+  })
+}
+
+function guardStep(s: State): void {
+  const api = apiOf(s)
+  const guard = s.guard
+  if (guard === undefined) return
+  if (s.raw !== undefined) {
+    if (s.raw.length > 0) {
       try {
-        value = decodeBody(raw, guard.shape)
+        s.value = decodeBody(s.raw, guard.shape)
       } catch (err) {
-        if (err instanceof BodyError) {
-          throw new DockgateError('DG_REQ_BAD_BODY', `${api.operation.id} refused: the JSON body is ambiguous or malformed: ${err.reason}`, { policy: policy.name })
-        }
+        if (err instanceof BodyError) throw new DockgateError('DG_REQ_BAD_BODY', `${api.operation.id} refused: the JSON body is ambiguous or malformed: ${err.reason}`, { policy: s.ctx.policy.name })
         throw err
       }
-      canonical = Buffer.from(encodeBody(value), 'utf8')
+      s.body = Buffer.from(encodeBody(s.value), 'utf8')
     } else {
-      canonical = raw
+      s.body = s.raw
     }
   }
-  const violations = guard.check(value, {
-    operationId: api.operation.id,
-    query: api.query,
-    params: api.params,
-    version: api.version,
-    rules: policy.guards,
-    self,
-  })
-  if (violations.length > 0) {
-    // Reaching into dockgate's own container (exec, attach, archive…) has its own code: no
-    // policy can loosen it.
-    const code = violations.every((v) => v.guard === SELF_GUARD || v.guard.startsWith(`${SELF_GUARD}.`)) ? 'DG_DENY_SELF' : 'DG_DENY_BODY'
-    throw new DockgateError(code, `${api.operation.id} denied by policy "${policy.name}": ${violations.map(describe).join('; ')}`, {
-      policy: policy.name,
-      rule: violations.map((v) => v.guard).join(','),
-      field: violations.map((v) => v.field).join(','),
-      violations,
-    })
-  }
-  return canonical
+  const violations = guard.check(s.value, { operationId: api.operation.id, query: api.query, params: api.params, version: api.version, rules: s.ctx.policy.guards, self: s.ctx.self })
+  if (violations.length === 0) return
+  // Reaching into dockgate's own container (a namespace, VolumesFrom, a link) has its own code: no policy can loosen it.
+  const self = violations.every((v) => v.guard === SELF_GUARD)
+  refuse(s, new DockgateError(self ? 'DG_DENY_SELF' : 'DG_DENY_BODY', `${api.operation.id} denied by policy "${s.ctx.policy.name}": ${violations.map(describe).join('; ')}`, {
+    policy: s.ctx.policy.name,
+    rule: [...new Set(violations.map((v) => v.guard))].join(','),
+    field: violations.map((v) => v.field).join(','),
+    violations,
+  }))
 }
 
 function describe(v: Violation): string {
   return `${v.field}=${v.value} is not allowed (guard ${v.guard}${v.detail ? `: ${v.detail}` : ''})`
+}
+
+function target(s: State): Promise<void> | void {
+  const api = apiOf(s)
+  const refs = s.guard?.references !== undefined && s.value !== undefined
+  if (s.ctx.policy.unguarded || (api.operation.target === undefined && !refs)) return
+  return checkTargets({ policy: s.ctx.policy, self: s.ctx.self, engine: s.ctx.engine, refuse: (err) => refuse(s, err) }, api, s.guard, s.value).then((out) => {
+    s.api = out.api
+    if (out.body !== undefined) s.body = encodeRewritten(out.body)
+  })
+}
+
+type Step = (s: State) => Promise<void> | void
+
+/** The steps, in order. */
+const STEPS: readonly Step[] = [head, normalizeStep, policyStep, apiVersion, upgrade, contentType, body, guardStep, target]
+
+/**
+ * Runs every step on one request. Returns what to forward, or throws the DockgateError that
+ * stopped it (or a bug). Steps run synchronously until one has to wait (for the body or the
+ * engine); only then is the result a promise. That matters: a request refused before its body is
+ * read is answered while node:http is still inside the packet that carried it, before anything
+ * after it on the connection is parsed. `onNormalized` sees the canonical request as soon as there
+ * is one, so that a later refusal can be recorded with its operation.
+ */
+export function admit(ctx: AdmissionContext, head: RequestHead, readBody: BodyReader, onNormalized?: (api: ApiRequest) => void): Admitted | Promise<Admitted> {
+  const s: State = { ctx, head, readBody, api: undefined, rule: undefined, guard: undefined, raw: undefined, value: undefined, body: undefined, wouldDeny: [] }
+  return runFrom(s, 0, onNormalized)
+}
+
+function runFrom(s: State, first: number, onNormalized: ((api: ApiRequest) => void) | undefined): Admitted | Promise<Admitted> {
+  for (let i = first; i < STEPS.length; i++) {
+    const step = STEPS[i]!
+    const pending = step(s)
+    if (step === normalizeStep && onNormalized !== undefined) onNormalized(apiOf(s))
+    if (pending !== undefined) return pending.then(() => runFrom(s, i + 1, onNormalized))
+  }
+  return { api: apiOf(s), rule: s.rule, body: s.body, wouldDeny: s.wouldDeny }
 }

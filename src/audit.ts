@@ -1,6 +1,6 @@
 /**
  * One pino record per request decision. Never logs headers or bodies: `X-Registry-Auth` carries
- * registry credentials and create bodies carry environment secrets (../shared/engine-notes.md).
+ * registry credentials and create bodies carry environment secrets (docs/engine-notes.md).
  */
 import type { Logger } from 'pino'
 import type { Violation } from './guards/types.js'
@@ -14,7 +14,11 @@ export interface AuditRecord {
   readonly path: string
   readonly version?: string | undefined
   readonly operation: string
-  readonly decision: 'allow' | 'deny' | 'error'
+  /**
+   * allow; deny (refused); error (dockgate or the engine failed); would-deny (audit-only mode: a
+   * policy refusal, forwarded anyway); aborted (the client left before its request was complete).
+   */
+  readonly decision: 'allow' | 'deny' | 'error' | 'would-deny' | 'aborted'
   readonly rule?: string | undefined
   readonly code?: string | undefined
   readonly reason?: string | undefined
@@ -24,6 +28,6 @@ export interface AuditRecord {
 }
 
 export function audit(logger: Logger, record: AuditRecord): void {
-  const level = record.decision === 'allow' ? 'info' : record.decision === 'deny' ? 'warn' : 'error'
+  const level = record.decision === 'allow' || record.decision === 'aborted' ? 'info' : record.decision === 'error' ? 'error' : 'warn'
   logger[level]({ audit: record }, `${record.decision} ${record.method} ${record.path} ${record.operation}`)
 }

@@ -1,7 +1,9 @@
 /**
- * `dockgate check`: would this request be allowed? Runs the same steps as live traffic
- * (normalize → admit → inspect, admission.ts) without a socket, and says which rule or guard
- * decided. For writing and reviewing policies, and in CI to pin a policy's behaviour.
+ * `dockgate check`: would this request be allowed? Runs the same admission steps as live traffic
+ * (admission.ts) without a socket or an engine, and says which rule or guard decided. For
+ * writing and reviewing policies, and in CI to pin a policy's behaviour. Without an engine the
+ * target step makes only its static checks; the answer says when live traffic would also look
+ * the target up.
  *
  *   dockgate check [--policy NAME|FILE] METHOD TARGET [--body FILE|-]
  *   dockgate check --policy container-operator POST /v1.41/containers/create --body create.json
@@ -9,8 +11,7 @@
  * Exit code 0 when allowed, 1 when refused, 2 on usage or policy problems.
  */
 import { readFileSync } from 'node:fs'
-import { normalize } from './normalize.js'
-import { admit, inspect } from './admission.js'
+import { admit } from './admission.js'
 import { loadPolicy } from './policy/compile.js'
 import { ConfigError, formatProblem } from './problems.js'
 import { isDockgateError } from './errors.js'
@@ -29,7 +30,7 @@ export interface CheckIo {
   readonly stdin: () => Buffer
 }
 
-export function check(argv: readonly string[], env: NodeJS.ProcessEnv, io: CheckIo): number {
+export async function check(argv: readonly string[], env: NodeJS.ProcessEnv, io: CheckIo): Promise<number> {
   let policyRef = env['DOCKGATE_POLICY'] ?? 'read-only'
   let bodyRef: string | undefined
   const positional: string[] = []
@@ -74,14 +75,27 @@ export function check(argv: readonly string[], env: NodeJS.ProcessEnv, io: Check
     io.err(`dockgate check: cannot read ${bodyRef}: ${(err as Error).message}\n`)
     return 2
   }
+  const headers: Record<string, string> = { host: 'dockgate-check' }
+  const rawHeaders = ['Host', 'dockgate-check']
+  if (body !== undefined) {
+    headers['content-length'] = String(body.length)
+    headers['content-type'] = 'application/json'
+    rawHeaders.push('Content-Length', String(body.length), 'Content-Type', 'application/json')
+  }
   try {
-    const api = normalize(method, target)
-    const admitted = admit(policy, api, body === undefined ? undefined : 'application/json')
-    const raw = admitted.guard?.body === 'json' ? (body ?? Buffer.alloc(0)) : undefined
-    inspect(policy, { ids: [], names: [] }, admitted, raw)
+    const admitted = await admit(
+      { policy, self: { ids: [], names: [] }, engine: undefined, mode: 'enforce', bodyLimit: Number.MAX_SAFE_INTEGER },
+      { method, url: target, httpVersion: '1.1', headers, rawHeaders, upgrade: false },
+      () => Promise.resolve(body ?? Buffer.alloc(0)),
+    )
+    const api = admitted.api
+    const guard = policy.unguarded ? undefined : api.operation.guard
     const by = admitted.rule === undefined ? 'always allowed' : `rule ${admitted.rule}`
-    const guarded = admitted.guard ? `; guard checked ${admitted.guard.body === 'json' ? 'the body and query' : 'the query and path'}` : policy.unguarded ? '; body guards are OFF in this policy' : ''
-    io.out(`allow: ${api.operation.id} (${api.method} ${api.path}) by policy "${policy.name}", ${by}${guarded}\nforwarded as: ${api.method} ${api.target}\n`)
+    const guarded = guard ? `; guard checked ${guard.body === 'json' ? 'the body and query' : 'the query and path'}` : policy.unguarded ? '; body guards are OFF in this policy' : ''
+    const live = !policy.unguarded && api.operation.target !== undefined && api.operation.target.reach !== 'read'
+      ? `\nlive traffic would also look up the ${api.operation.target.kind} in the engine: ${api.operation.target.reach === 'enter' ? 'it must be one this policy could create, and never dockgate\'s own' : 'never dockgate\'s own'}`
+      : ''
+    io.out(`allow: ${api.operation.id} (${api.method} ${api.path}) by policy "${policy.name}", ${by}${guarded}\nforwarded as: ${api.method} ${api.target}${live}\n`)
     return 0
   } catch (err) {
     if (!isDockgateError(err)) throw err

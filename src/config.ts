@@ -41,6 +41,13 @@ export const DEFAULTS = Object.freeze({
   bodyBytes: 1024 * 1024,
   /** Deadline for an inspected body to arrive (milliseconds; 30 s). */
   bodyTimeoutMs: 30_000,
+  /**
+   * Bytes of bodies held for inspection across all connections at once (128 MiB): beyond it a
+   * request is answered 503 with Retry-After, so slow clients cannot make dockgate hold GiBs.
+   */
+  bodyBudgetBytes: 128 * 1024 * 1024,
+  /** Deadline for the engine to answer a lookup dockgate makes while admitting a request (milliseconds; 10 s). */
+  lookupTimeoutMs: 10_000,
 })
 
 /** Upper bounds, so that a typo cannot make a limit meaningless. */
@@ -49,6 +56,10 @@ const LIMIT_MAX = Object.freeze({
   bodyBytes: 1024 * 1024 * 1024,
   /** milliseconds; 1 h (setTimeout fires at once above 2^31-1 ms anyway). */
   bodyTimeoutMs: 3_600_000,
+  /** bytes; 64 GiB. */
+  bodyBudgetBytes: 64 * 1024 * 1024 * 1024,
+  /** milliseconds; 10 min. */
+  lookupTimeoutMs: 600_000,
 })
 
 export interface ListenerConfig {
@@ -64,7 +75,7 @@ export interface Config {
   readonly upstream: Address
   readonly admin?: Address
   readonly logLevel: LogLevel
-  readonly limits: { readonly bodyBytes: number; readonly bodyTimeoutMs: number }
+  readonly limits: { readonly bodyBytes: number; readonly bodyTimeoutMs: number; readonly bodyBudgetBytes: number; readonly lookupTimeoutMs: number }
   readonly listeners: readonly ListenerConfig[]
   /** Things to print at start that do not stop dockgate, already formatted (`file:line:col: message`). */
   readonly warnings: readonly string[]
@@ -153,6 +164,8 @@ export const configSchema: Readonly<Record<string, unknown>> = {
       properties: {
         body_bytes: { type: 'integer', minimum: 1, maximum: LIMIT_MAX.bodyBytes },
         body_timeout_ms: { type: 'integer', minimum: 1, maximum: LIMIT_MAX.bodyTimeoutMs },
+        body_budget_bytes: { type: 'integer', minimum: 1, maximum: LIMIT_MAX.bodyBudgetBytes },
+        lookup_timeout_ms: { type: 'integer', minimum: 1, maximum: LIMIT_MAX.lookupTimeoutMs },
       },
     },
     listeners: {
@@ -357,6 +370,8 @@ function readLimits(file: ConfigFile): Config['limits'] {
   return {
     bodyBytes: typeof raw['body_bytes'] === 'number' ? raw['body_bytes'] : DEFAULTS.bodyBytes,
     bodyTimeoutMs: typeof raw['body_timeout_ms'] === 'number' ? raw['body_timeout_ms'] : DEFAULTS.bodyTimeoutMs,
+    bodyBudgetBytes: typeof raw['body_budget_bytes'] === 'number' ? raw['body_budget_bytes'] : DEFAULTS.bodyBudgetBytes,
+    lookupTimeoutMs: typeof raw['lookup_timeout_ms'] === 'number' ? raw['lookup_timeout_ms'] : DEFAULTS.lookupTimeoutMs,
   }
 }
 

@@ -3,10 +3,10 @@
 // the hand-written routes and stream kinds in the generator, which cite their sources.
 // Hand-written routes the specs already document: HEAD /_ping (SystemPingHead), POST /session (Session).
 
-import type { Operation } from './types.js'
+import type { Route } from './types.js'
 
 /** Every Engine API operation dockgate knows, sorted by template then method. */
-export const ENDPOINT_TABLE: readonly Operation[] = [
+export const ENDPOINT_TABLE: readonly Route[] = [
   { id: 'SystemPing', method: 'GET', template: '/_ping', stream: 'none' },
   { id: 'SystemPingHead', method: 'HEAD', template: '/_ping', stream: 'none' },
   { id: 'SystemAuth', method: 'POST', template: '/auth', stream: 'none' },

@@ -10,6 +10,7 @@
 
 import assert from 'node:assert/strict'
 import { ENDPOINT_TABLE } from './endpoints-table.js'
+import { operationFacts } from './operations.js'
 import type { HttpMethod, Operation } from './types.js'
 
 /**
@@ -137,7 +138,7 @@ function walk(node: Node, segs: readonly string[], i: number, values: string[]):
   return undefined
 }
 
-const OPERATIONS: readonly Operation[] = Object.freeze(ENDPOINT_TABLE.map((op) => Object.freeze({ ...op })))
+const OPERATIONS: readonly Operation[] = Object.freeze(ENDPOINT_TABLE.map((route) => Object.freeze({ ...route, ...operationFacts(route.id) })))
 const IDS: ReadonlySet<string> = new Set(OPERATIONS.map((op) => op.id))
 const ROUTES = compile(OPERATIONS)
 

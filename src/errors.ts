@@ -22,8 +22,12 @@ export const ERROR_CODES = {
   DG_REQ_BODY_TIMEOUT: { status: 408, meaning: 'a body that must be inspected did not arrive within the deadline' },
   DG_REQ_FORM_BODY: { status: 400, meaning: 'a form-encoded body: the engine would read query parameters from it that dockgate did not check' },
   DG_REQ_BAD_UPGRADE: { status: 400, meaning: 'connection upgrade requested on an endpoint that does not hijack, or malformed' },
+  DG_REQ_CONTENT_TYPE: { status: 415, meaning: 'the body\'s Content-Type is not one this operation accepts, or could be read differently by the engine' },
+  DG_TARGET_NOT_FOUND: { status: 404, meaning: 'the container, exec or other object the request names does not exist' },
+  DG_LIMIT_BODY_BUDGET: { status: 503, meaning: 'too many request bodies are held for inspection right now; retry shortly' },
   DG_UPSTREAM_UNREACHABLE: { status: 502, meaning: 'the Docker engine socket could not be reached' },
   DG_UPSTREAM_FAILED: { status: 502, meaning: 'the Docker engine connection failed mid-request' },
+  DG_UPSTREAM_TIMEOUT: { status: 504, meaning: 'the Docker engine did not answer a lookup dockgate needed in time' },
   DG_INTERNAL: { status: 500, meaning: 'a bug in dockgate; the request was not forwarded' },
 } as const
 

@@ -9,8 +9,8 @@
  *   it sets path, headers and body itself (bench/README.md, "Where dockgate misses its budget").
  */
 import http, { type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http'
-import { DockgateError } from './errors.js'
-import { UNREACHABLE_CODES, type Upstream } from './upstream.js'
+import type { DockgateError } from './errors.js'
+import { upstreamError, type Upstream } from './upstream.js'
 import type { ApiRequest } from './types.js'
 
 /**
@@ -31,11 +31,21 @@ export interface Forwarder {
   close(): void
 }
 
-function upstreamError(err: NodeJS.ErrnoException): DockgateError {
-  const code = err.code ?? ''
-  return UNREACHABLE_CODES.has(code)
-    ? new DockgateError('DG_UPSTREAM_UNREACHABLE', `cannot reach the Docker engine (${code})`)
-    : new DockgateError('DG_UPSTREAM_FAILED', `the Docker engine connection failed (${code || err.message})`)
+/** The engine's response behind each forwarded response, so that shutdown can end streams (endStream). */
+const upstreamOf = new WeakMap<ServerResponse, IncomingMessage>()
+
+/**
+ * Ends a streamed response cleanly: stops reading the engine's side and sends the client the end
+ * of the stream (the terminating chunk), rather than a reset. For shutdown (server.ts).
+ */
+export function endStream(res: ServerResponse): void {
+  if (!res.headersSent) return
+  const up = upstreamOf.get(res)
+  if (up !== undefined) {
+    up.unpipe(res)
+    up.destroy()
+  }
+  res.end()
 }
 
 export function createForwarder(upstream: Upstream): Forwarder {
@@ -58,6 +68,9 @@ export function createForwarder(upstream: Upstream): Forwarder {
         headers[name] = prev === undefined ? raw[i + 1]! : Array.isArray(prev) ? [...prev, raw[i + 1]!] : [String(prev), raw[i + 1]!]
       }
       if (req.headers['transfer-encoding'] !== undefined && body === undefined) headers['Transfer-Encoding'] = 'chunked'
+      // An HTTP/1.0 client may send no Host (Fluent Bit's docker_events input does); the engine
+      // talks HTTP/1.1 with dockgate and refuses a request without one.
+      if (req.headers.host === undefined) headers['Host'] = 'localhost'
       if (body !== undefined) {
         for (const k of Object.keys(headers)) if (k.toLowerCase() === 'content-length' || k.toLowerCase() === 'content-type') delete headers[k]
         headers['Content-Length'] = String(body.length)
@@ -65,7 +78,7 @@ export function createForwarder(upstream: Upstream): Forwarder {
       }
       const upReq = http.request({ ...upstream.target, agent: upstream.agent, method: api.method, path: api.target, headers, setHost: false })
       upReq.on('response', (upRes: IncomingMessage) => {
-        ;(res as ServerResponse & { dgUpstream?: IncomingMessage }).dgUpstream = upRes
+        upstreamOf.set(res, upRes)
         const out: string[] = []
         const rh = upRes.rawHeaders
         for (let i = 0; i + 1 < rh.length; i += 2) if (!HOP_BY_HOP.has(rh[i]!.toLowerCase())) out.push(rh[i]!, rh[i + 1]!)
@@ -81,7 +94,7 @@ export function createForwarder(upstream: Upstream): Forwarder {
           done({ ok: false, error: undefined })
           return
         }
-        done({ ok: false, error: upstreamError(err) })
+        done({ ok: false, error: upstreamError(err, upstream.address) })
       })
       res.once('close', () => {
         if (!res.writableFinished) upReq.destroy()

@@ -2,7 +2,7 @@
  * Hijacked connections: `Upgrade: tcp` (attach, exec start) and `Upgrade: h2c` (BuildKit session).
  *
  * Proxy libraries' websocket paths want `GET` + `Upgrade: websocket`, so dockgate splices these itself
- * (../shared/engine-notes.md, "Hijacked connections"). Order matters for safety:
+ * (docs/engine-notes.md, "Hijacked connections"). Order matters for safety:
  *   1. the request has already passed the same policy pipeline as any other (pipeline.ts);
  *   2. its body is read exactly as framed by Content-Length, and forwarded with the headers;
  *   3. client bytes after the body are held back until the engine has answered `101`: if the
@@ -14,8 +14,9 @@
 import http, { type IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type net from 'node:net'
+import type { BodyBudget, HeldBody } from './body.js'
 import { DockgateError } from './errors.js'
-import { UNREACHABLE_CODES, type Upstream } from './upstream.js'
+import { upstreamError, type Upstream } from './upstream.js'
 import type { ApiRequest } from './types.js'
 
 const DROP = new Set(['connection', 'upgrade', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'content-length', 'host'])
@@ -26,9 +27,22 @@ export interface HijackOutcome {
   error?: DockgateError
 }
 
-/** Reads exactly `length` body bytes from `head` + socket; returns them and any surplus. */
-export function readUpgradeBody(socket: Duplex, head: Buffer, length: number, timeoutMs: number): Promise<{ body: Buffer; surplus: Buffer }> {
-  if (head.length >= length) return Promise.resolve({ body: head.subarray(0, length), surplus: head.subarray(length) })
+/**
+ * Reads exactly `length` body bytes from `head` + socket, within the shared body budget; returns
+ * them (with a `release` for the budget) and any client bytes already read past them.
+ */
+export function readUpgradeBody(socket: Duplex, head: Buffer, length: number, timeoutMs: number, budget: BodyBudget): Promise<{ held: HeldBody; surplus: Buffer }> {
+  try {
+    budget.take(length)
+  } catch (err) {
+    return Promise.reject(err)
+  }
+  let taken = length
+  const release = (): void => {
+    budget.give(taken)
+    taken = 0
+  }
+  if (head.length >= length) return Promise.resolve({ held: { bytes: head.subarray(0, length), release }, surplus: head.subarray(length) })
   return new Promise((resolve, reject) => {
     const chunks = [head]
     let size = head.length
@@ -43,9 +57,12 @@ export function readUpgradeBody(socket: Duplex, head: Buffer, length: number, ti
       clearTimeout(timer)
       socket.off('data', onData).off('end', onEnd).off('error', onEnd)
       socket.pause()
-      if (err) return reject(err)
+      if (err) {
+        release()
+        return reject(err)
+      }
       const all = Buffer.concat(chunks, size)
-      resolve({ body: all.subarray(0, length), surplus: all.subarray(length) })
+      resolve({ held: { bytes: all.subarray(0, length), release }, surplus: all.subarray(length) })
     }
     socket.on('data', onData).once('end', onEnd).once('error', onEnd)
     socket.resume()
@@ -144,11 +161,7 @@ export function hijack(req: IncomingMessage, client: Duplex, api: ApiRequest, up
     })
     upReq.on('error', (err: NodeJS.ErrnoException) => {
       client.off('close', onEarlyClose)
-      const code = err.code ?? ''
-      const error = UNREACHABLE_CODES.has(code)
-        ? new DockgateError('DG_UPSTREAM_UNREACHABLE', `cannot reach the Docker engine (${code})`)
-        : new DockgateError('DG_UPSTREAM_FAILED', `the Docker engine connection failed (${code || err.message})`)
-      done({ status: undefined, error })
+      done({ status: undefined, error: upstreamError(err, upstream.address) })
     })
     upReq.end(body)
   })

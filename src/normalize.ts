@@ -67,7 +67,7 @@ function decodeQueryComponent(raw: string, where: string): string {
   return decoded
 }
 
-function encodeQueryComponent(s: string): string {
+export function encodeQueryComponent(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
 }
 
@@ -113,6 +113,11 @@ export function normalizePath(rawPath: string): { version: string | undefined; p
   return { version, path: '/' + segments.join('/') }
 }
 
+/** The request target forwarded to the engine: version prefix, canonical path, canonical query. */
+export function canonicalTarget(version: string | undefined, path: string, rawQuery: string): string {
+  return (version === undefined ? '' : `/v${version}`) + path + (rawQuery === '' ? '' : '?' + rawQuery)
+}
+
 /**
  * Normalise a request as received by node:http. Throws DockgateError (400/403) on anything the
  * engine could read differently, or on a path that is not an Engine API endpoint.
@@ -134,6 +139,6 @@ export function normalize(method: string, url: string): ApiRequest {
   if (!match) {
     throw new DockgateError('DG_REQ_UNKNOWN_ENDPOINT', `${m} ${path} is not an Engine API endpoint dockgate knows`)
   }
-  const target = (version === undefined ? '' : `/v${version}`) + path + (canonical === '' ? '' : '?' + canonical)
+  const target = canonicalTarget(version, path, canonical)
   return { method: m, version, path, rawQuery: canonical, query, target, operation: match.operation, params: match.params }
 }

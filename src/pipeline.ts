@@ -1,20 +1,18 @@
 /**
- * The request path, in one place. Every request — plain, streamed or hijacked — goes through
- * `normalize()` (normalize.ts), then `admit()` and `inspect()` (admission.ts), then for
- * operations reaching into an existing container `checkTarget()` (target.ts): normalise → decide
- * → version floor → body guards → target container. Only then is it forwarded (forward.ts) or spliced (hijack.ts).
- * Any step can stop the request with a DockgateError; any other exception is a bug and answers
+ * The request path, in one place. Every request — plain, streamed or hijacked — is admitted by
+ * the same ordered steps (admission.ts: normalise → policy → API version floor → content type →
+ * body guard → target), then forwarded (forward.ts) or spliced (hijack.ts), and recorded
+ * (audit.ts, metrics.ts). The two handlers below differ only in how a body is read and how the
+ * answer travels. A DockgateError refuses the request; any other exception is a bug and answers
  * 500 DG_INTERNAL — it never lets a request through.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
-import { normalize } from './normalize.js'
-import { admit, inspect, type Admitted } from './admission.js'
-import { checkCreateVolumes, checkTarget, TARGET_CHECKED } from './target.js'
+import { admit, hasBody, type AdmissionContext, type Admitted, type RequestHead } from './admission.js'
 import type { CompiledPolicy } from './policy/compile.js'
 import type { SelfIdentity } from './guards/types.js'
-import { readBody, type BodyLimits } from './body.js'
+import { readBody, type BodyBudget, type BodyLimits, type HeldBody } from './body.js'
 import { readUpgradeBody, hijack } from './hijack.js'
 import type { Forwarder } from './forward.js'
 import type { Upstream } from './upstream.js'
@@ -28,9 +26,13 @@ import type { ApiRequest } from './types.js'
 export interface ListenerContext {
   readonly listener: string
   readonly policy: CompiledPolicy
+  /** The admission steps' view of this listener (policy, self, engine lookups, mode). */
+  readonly admission: AdmissionContext
   readonly upstream: Upstream
   readonly forwarder: Forwarder
   readonly limits: BodyLimits
+  /** Bytes of bodies held for inspection, shared by every listener of this dockgate. */
+  readonly budget: BodyBudget
   readonly logger: Logger
   readonly metrics: Metrics
   readonly self: SelfIdentity
@@ -42,24 +44,15 @@ export interface ListenerContext {
   readonly trackStream: (res: ServerResponse) => void
 }
 
-/**
- * An HTTP/1.1 request must name a Host (RFC 9112 §3.2); the engine's Go server refuses one that
- * does not. node:http would too, but with an empty 400 (server.ts turns that check off), and
- * not at all for upgrade requests; here both get the same JSON refusal.
- */
-function checkHead(req: IncomingMessage): void {
-  if (req.httpVersion === '1.1' && req.headers.host === undefined) {
-    throw new DockgateError('DG_REQ_MALFORMED_HTTP', 'HTTP/1.1 request without a Host header')
-  }
-}
-
 function asDockgateError(err: unknown, logger: Logger): DockgateError {
   if (isDockgateError(err)) return err
   logger.error({ err }, 'internal error while admitting a request')
   return new DockgateError('DG_INTERNAL', 'internal error in dockgate; the request was not forwarded')
 }
 
-function record(ctx: ListenerContext, req: IncomingMessage, api: ApiRequest | undefined, started: number, fields: Partial<AuditRecord> & Pick<AuditRecord, 'decision'>): void {
+type Outcome = Partial<AuditRecord> & Pick<AuditRecord, 'decision'>
+
+function record(ctx: ListenerContext, req: IncomingMessage, api: ApiRequest | undefined, started: number, fields: Outcome): void {
   const durationMs = Math.round((performance.now() - started) * 1000) / 1000
   const operation = api?.operation.id ?? 'unknown'
   const rec: AuditRecord = {
@@ -78,9 +71,11 @@ function record(ctx: ListenerContext, req: IncomingMessage, api: ApiRequest | un
   ctx.metrics.duration.observe({ operation, decision: fields.decision }, durationMs / 1000)
 }
 
-function refusalFields(err: DockgateError): Partial<AuditRecord> & Pick<AuditRecord, 'decision'> {
+function refusalFields(err: DockgateError): Outcome {
   return {
-    decision: err.status >= 500 ? 'error' : 'deny',
+    // A refusal dockgate chose (a 4xx, or 503 at its body budget) is a denial; an engine that
+    // failed or a bug is an error.
+    decision: err.status >= 500 && err.code !== 'DG_LIMIT_BODY_BUDGET' ? 'error' : 'deny',
     code: err.code,
     reason: err.message,
     rule: err.source.rule,
@@ -89,14 +84,34 @@ function refusalFields(err: DockgateError): Partial<AuditRecord> & Pick<AuditRec
   }
 }
 
-/** True when the request is framed with a body (RFC 9112 §6.3: Transfer-Encoding, or a non-zero Content-Length). */
+/** How a request that passed admission is recorded: allowed, or (audit-only) what would have refused it. */
+function passFields(admitted: Admitted, status: number | undefined): Outcome {
+  const [first] = admitted.wouldDeny
+  if (first === undefined) return { decision: 'allow', rule: admitted.rule, status }
+  const violations = admitted.wouldDeny.flatMap((e) => e.source.violations ?? [])
+  return {
+    decision: 'would-deny',
+    code: first.code,
+    reason: admitted.wouldDeny.map((e) => e.message).join('; '),
+    rule: admitted.wouldDeny.map((e) => e.source.rule).filter((r) => r !== undefined).join(',') || admitted.rule,
+    status,
+    ...(violations.length > 0 ? { violations } : {}),
+  }
+}
+
+function headOf(req: IncomingMessage, upgrade: boolean): RequestHead {
+  return { method: req.method ?? '', url: req.url ?? '', httpVersion: req.httpVersion, headers: req.headers, rawHeaders: req.rawHeaders, upgrade }
+}
+
 /** Most of a refused body dockgate reads to the void before it closes the connection instead (bytes). */
 const DISCARD_LIMIT = 64 * 1024 * 1024
 /** How long a refused body may take to arrive before the connection is closed (ms). */
 const DISCARD_TIMEOUT_MS = 30_000
 
-/** Marks a socket whose refusal was sent while its body was still being discarded. */
+/** Sockets whose refusal was sent while their body was still being discarded. */
 const ANSWERED_WHILE_DISCARDING = new WeakSet<object>()
+/** The response being written on each connection, for handleClientError. */
+const CURRENT_RESPONSE = new WeakMap<object, ServerResponse>()
 
 function discardBody(req: IncomingMessage): void {
   const socket = req.socket
@@ -115,11 +130,6 @@ function discardBody(req: IncomingMessage): void {
   req.resume()
 }
 
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length']
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
-}
-
 /**
  * Handler for bytes node:http cannot parse as HTTP/1.1 (its strict parser refuses Content-Length
  * with Transfer-Encoding, duplicate Content-Length, a Transfer-Encoding that does not end in
@@ -129,7 +139,7 @@ function hasBody(req: IncomingMessage): boolean {
  * the connection is just closed (after the response when it is complete).
  */
 export function handleClientError(ctx: ListenerContext, err: NodeJS.ErrnoException & { reason?: string }, socket: Duplex): void {
-  const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage
+  const current = CURRENT_RESPONSE.get(socket)
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy()
     return
@@ -160,20 +170,27 @@ export function handleClientError(ctx: ListenerContext, err: NodeJS.ErrnoExcepti
 /** Handler for ordinary requests (plain and streamed). */
 export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now()
+  CURRENT_RESPONSE.set(req.socket, res)
   let api: ApiRequest | undefined
+  let held: HeldBody | undefined
   let admitted: Admitted
-  let body: Buffer | undefined
+  const read = async (): Promise<Buffer> => {
+    held = await readBody(req, ctx.limits, ctx.budget)
+    ctx.metrics.bodyBytes.inc({ operation: api?.operation.id ?? 'unknown' }, held.bytes.length)
+    return held.bytes
+  }
   try {
-    checkHead(req)
-    api = normalize(req.method ?? '', req.url ?? '')
-    admitted = admit(ctx.policy, api, req.headers['content-type'])
-    const raw = admitted.guard?.body === 'json' ? await readBody(req, ctx.limits) : undefined
-    if (raw !== undefined) ctx.metrics.bodyBytes.inc({ operation: api.operation.id }, raw.length)
-    body = inspect(ctx.policy, ctx.self, admitted, raw)
-    if (!ctx.policy.unguarded && TARGET_CHECKED.has(api.operation.id)) api = await checkTarget(ctx.policy, ctx.self, ctx.upstream, api)
-    if (admitted.guard && api.operation.id === 'ContainerCreate' && body) await checkCreateVolumes(ctx.policy, ctx.self, ctx.upstream, admitted.guard, api, body)
+    const result = admit(ctx.admission, headOf(req, false), read, (a) => {
+      api = a
+    })
+    admitted = result instanceof Promise ? await result : result
   } catch (err) {
-    if (!isDockgateError(err) && req.destroyed) return // client left while we read its body
+    held?.release()
+    if (!isDockgateError(err) && req.destroyed) {
+      // The client left while its body was being read: nothing was forwarded.
+      record(ctx, req, api, started, { decision: 'aborted', reason: 'the client closed the connection before its request was complete' })
+      return
+    }
     const e = asDockgateError(err, ctx.logger)
     record(ctx, req, api, started, refusalFields(e))
     // A refused request's body is never forwarded. If it is still arriving (docker cp, build,
@@ -182,16 +199,18 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     // framing, so what follows it on the connection is judged as a request of its own.
     // (`req.complete` alone cannot tell: a refusal made before the first await runs while
     // node:http is still inside the packet, before it has marked even a body-less request complete.)
-    if (!req.complete && hasBody(req)) discardBody(req)
+    if (!req.complete && hasBody(req.headers)) discardBody(req)
     sendError(res, e, req.method ?? 'GET')
     return
   }
+  api = admitted.api
   const kind = api.operation.stream
   if (kind !== 'none') {
     ctx.metrics.openStreams.inc({ kind })
     ctx.trackStream(res)
   }
-  const outcome = await ctx.forwarder.forward(req, res, api, body)
+  const outcome = await ctx.forwarder.forward(req, res, api, admitted.body)
+  held?.release()
   if (kind !== 'none') ctx.metrics.openStreams.dec({ kind })
   if (!outcome.ok && outcome.error) {
     ctx.metrics.upstreamErrors.inc({ code: outcome.error.code })
@@ -199,41 +218,47 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     sendError(res, outcome.error, req.method ?? 'GET')
     return
   }
-  record(ctx, req, api, started, { decision: 'allow', rule: admitted.rule, status: res.statusCode })
+  record(ctx, req, api, started, passFields(admitted, res.statusCode))
 }
 
 /** Handler for requests carrying `Connection: Upgrade` — same admission, then hijack. */
 export async function handleUpgrade(ctx: ListenerContext, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   const started = performance.now()
   let api: ApiRequest | undefined
+  let held: HeldBody | undefined
+  let surplus: Buffer = Buffer.alloc(0)
+  socket.on('error', () => socket.destroy())
+  // The body is read exactly as framed by Content-Length (checked by the upgrade step), once.
+  const read = async (): Promise<Buffer> => {
+    if (held === undefined) {
+      const r = await readUpgradeBody(socket, head, Number(req.headers['content-length'] ?? '0'), ctx.limits.timeoutMs, ctx.budget)
+      held = r.held
+      surplus = r.surplus
+    }
+    return held.bytes
+  }
   let admitted: Admitted
   let body: Buffer
-  let surplus: Buffer
-  socket.on('error', () => socket.destroy())
   try {
-    checkHead(req)
-    api = normalize(req.method ?? '', req.url ?? '')
-    admitted = admit(ctx.policy, api, req.headers['content-type'])
-    if (api.operation.stream !== 'hijack') {
-      throw new DockgateError('DG_REQ_BAD_UPGRADE', `${api.operation.id} (${api.method} ${api.path}) does not take over the connection; Upgrade headers are refused there`)
-    }
-    if (req.headers['transfer-encoding'] !== undefined) {
-      throw new DockgateError('DG_REQ_BAD_UPGRADE', `${api.operation.id}: a chunked body on an upgrade request is refused`)
-    }
-    const length = Number(req.headers['content-length'] ?? '0')
-    if (!Number.isSafeInteger(length) || length < 0) throw new DockgateError('DG_REQ_BAD_UPGRADE', 'invalid Content-Length')
-    if (length > ctx.limits.bytes) throw new DockgateError('DG_REQ_BODY_TOO_LARGE', `request body is larger than the ${ctx.limits.bytes}-byte limit`)
-    ;({ body, surplus } = await readUpgradeBody(socket, head, length, ctx.limits.timeoutMs))
-    const canonical = inspect(ctx.policy, ctx.self, admitted, body)
-    if (canonical !== undefined) body = canonical
-    if (!ctx.policy.unguarded && TARGET_CHECKED.has(api.operation.id)) api = await checkTarget(ctx.policy, ctx.self, ctx.upstream, api)
+    const result = admit(ctx.admission, headOf(req, true), read, (a) => {
+      api = a
+    })
+    admitted = result instanceof Promise ? await result : result
+    body = admitted.body ?? (await read())
   } catch (err) {
-    if (!isDockgateError(err) && socket.destroyed) return
+    held?.release()
+    if (!isDockgateError(err) && socket.destroyed) {
+      record(ctx, req, api, started, { decision: 'aborted', reason: 'the client closed the connection before its request was complete' })
+      return
+    }
     const e = asDockgateError(err, ctx.logger)
     record(ctx, req, api, started, refusalFields(e))
     sendErrorRaw(socket, e)
     return
   }
+  // The body is small and about to be written upstream; it no longer counts against the budget.
+  held?.release()
+  api = admitted.api
   ctx.metrics.openStreams.inc({ kind: 'hijack' })
   const outcome = await hijack(req, socket, api, ctx.upstream, body, surplus)
   ctx.metrics.openStreams.dec({ kind: 'hijack' })
@@ -243,5 +268,5 @@ export async function handleUpgrade(ctx: ListenerContext, req: IncomingMessage, 
     if (!socket.destroyed) sendErrorRaw(socket, outcome.error)
     return
   }
-  record(ctx, req, api, started, { decision: 'allow', rule: admitted.rule, status: outcome.status })
+  record(ctx, req, api, started, passFields(admitted, outcome.status))
 }

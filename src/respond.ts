@@ -19,6 +19,7 @@ export function sendError(res: ServerResponse, err: DockgateError, method: strin
     'Content-Type': 'application/json',
     'Content-Length': Buffer.byteLength(body),
     'X-Dockgate-Error': err.code,
+    ...(err.code === 'DG_LIMIT_BODY_BUDGET' ? { 'Retry-After': '1' } : {}),
   })
   res.end(method === 'HEAD' ? undefined : body)
 }

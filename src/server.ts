@@ -10,8 +10,10 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { createUpstream, formatAddress, type Address, type Upstream } from './upstream.js'
 export { formatAddress }
-import { createForwarder } from './forward.js'
+import { createForwarder, endStream } from './forward.js'
 import { createMetrics, type Metrics } from './metrics.js'
+import { BodyBudget } from './body.js'
+import { createEngineClient } from './engine-client.js'
 import { handleClientError, handleRequest, handleUpgrade, type ListenerContext } from './pipeline.js'
 import { listen, removeSocketFile } from './listen.js'
 import { startAdmin } from './admin.js'
@@ -30,8 +32,16 @@ export interface ListenerConfig {
 export interface ServerConfig {
   readonly upstream: Address
   readonly admin?: Address | undefined
-  readonly limits: { readonly bodyBytes: number; readonly bodyTimeoutMs: number }
+  readonly limits: ServerLimits
   readonly listeners: readonly ListenerConfig[]
+}
+
+/** config.ts DEFAULTS documents each. */
+export interface ServerLimits {
+  readonly bodyBytes: number
+  readonly bodyTimeoutMs: number
+  readonly bodyBudgetBytes: number
+  readonly lookupTimeoutMs: number
 }
 
 export interface RunningDockgate {
@@ -46,6 +56,8 @@ export async function startDockgate(
 ): Promise<RunningDockgate> {
   const upstream: Upstream = createUpstream(config.upstream)
   const forwarder = createForwarder(upstream)
+  const engine = createEngineClient(upstream, config.limits.lookupTimeoutMs)
+  const budget = new BodyBudget(config.limits.bodyBudgetBytes)
   const metrics = createMetrics(deps.registry, { processMetrics: deps.processMetrics ?? true })
   const self = deps.self ?? { ids: [], names: [] }
   const servers: Array<{ server: http.Server; address: Address }> = []
@@ -59,9 +71,11 @@ export async function startDockgate(
       const ctx: ListenerContext = {
         listener: formatAddress(l.address),
         policy: l.policy,
+        admission: { policy: l.policy, self, engine, mode: 'enforce', bodyLimit: config.limits.bodyBytes },
         upstream,
         forwarder,
         limits: { bytes: config.limits.bodyBytes, timeoutMs: config.limits.bodyTimeoutMs },
+        budget,
         logger: deps.logger.child({ listener: formatAddress(l.address), policy: l.policy.name }),
         metrics,
         self,
@@ -126,16 +140,7 @@ export async function startDockgate(
     for (const { server } of servers) server.closeIdleConnections()
     // End open streams cleanly: a streamed response gets its terminating chunk, a hijacked
     // connection a FIN; clients see the end of the stream rather than a reset.
-    for (const res of streaming) {
-      if (res.headersSent) {
-        const up = (res as ServerResponse & { dgUpstream?: IncomingMessage }).dgUpstream
-        if (up) {
-          up.unpipe(res)
-          up.destroy()
-        }
-        res.end()
-      }
-    }
+    for (const res of streaming) endStream(res)
     for (const s of hijacked) s.end()
     const deadline = Date.now() + graceMs
     while (sockets.size > 0 && Date.now() < deadline) {

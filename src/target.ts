@@ -1,206 +1,240 @@
 /**
- * Existing containers as targets. Guards on ContainerCreate stop a client from making a
- * privileged or host-mounting container — but on a shared host such containers already exist
- * (an admin's, a dashboard holding docker.sock). Exec, attach, archive or export into one of them
- * is the same escape by another door. So for those operations dockgate asks the engine how the
- * target was created and runs the ContainerCreate guard on that: a client may reach into a
- * container only if its policy would have let it create that container.
+ * Existing objects a request names — in its path (`/containers/{id}/exec`), its query
+ * (`/commit?container=`) or its body (VolumesFrom, `container:<ref>` modes, a network connect's
+ * Container, named volumes) — are looked up in the engine before anything is forwarded:
  *
- * The request is then forwarded with the target's full id in place of the name or id prefix the
- * client sent, so a rename or a new container taking the name between check and use cannot
- * change which container is acted on.
+ *   1. dockgate's own container is off limits by every name: the reference is resolved by the
+ *      engine (full id, name, `/name`, id prefix, as moby daemon/container.go GetContainer does)
+ *      and the full id compared (DG_DENY_SELF);
+ *   2. exec, attach, start, archive, export and commit reach *into* a container: it must be one this
+ *      policy could have created, judged on what the engine applied (existing.ts; DG_DENY_TARGET);
+ *      starting an exec also runs its own command line, which must pass the ContainerExec guard;
+ *   3. the request is forwarded naming the object by the full id that was checked, and a reference
+ *      the engine does not know is answered 404 by dockgate (DG_TARGET_NOT_FOUND), so a container
+ *      created or renamed under that name in between cannot be the one acted on.
+ * Named volumes that already exist are held to the VolumeCreate guard (a volume made with
+ * `type=none,o=bind,device=/` is a bind mount of `/` under a harmless name).
+ *
+ * Reads (inspect, logs, stats) are not resolved: they change nothing and reach into nothing.
  */
-import http from 'node:http'
-import type { CompiledPolicy } from './policy/compile.js'
-import { guardFor } from './guards/index.js'
-import type { OperationGuard, SelfIdentity, Violation } from './guards/types.js'
-import { decodeBody } from './body/gojson.js'
-import { isObject, type JsonValue } from './body/json-value.js'
-import { isSelf } from './guards/self.js'
+import { decodeBody, encodeBody, BodyError } from './body/gojson.js'
+import { replaceAt, type JsonValue } from './body/json-value.js'
 import { DockgateError } from './errors.js'
-import type { Upstream } from './upstream.js'
+import { effectiveCreateBody } from './existing.js'
+import { containerCreateGuard } from './guards/container-create.js'
+import { execCreateGuard } from './guards/exec-create.js'
+import { isSelf, SELF_DETAIL, SELF_GUARD } from './guards/self.js'
+import type { BodyReference, GuardContext, OperationGuard, SelfIdentity, Violation } from './guards/types.js'
+import { volumeCreateGuard } from './guards/volume-create.js'
+import type { ContainerInfo, EngineClient } from './engine-client.js'
+import type { CompiledPolicy } from './policy/compile.js'
 import type { ApiRequest } from './types.js'
+import { canonicalTarget, encodeQueryComponent } from './normalize.js'
 
-/**
- * Operations that put the client's hands inside an existing container, or run it: the target
- * must be one this policy could have created. ExecStart is checked through the exec's container
- * (an exec someone else created, e.g. between `docker exec`'s create and start, is not a door).
- */
-export const TARGET_CHECKED: ReadonlySet<string> = new Set([
-  'ContainerExec',
-  'ExecStart',
-  'ContainerStart',
-  'ContainerRestart',
-  'ContainerAttach',
-  'ContainerAttachWebsocket',
-  'ContainerArchive',
-  'ContainerArchiveInfo',
-  'PutContainerArchive',
-  'ContainerExport',
-])
-
-interface Inspected {
-  readonly Id: string
-  readonly Name?: string
-  readonly Config?: Record<string, unknown>
-  readonly HostConfig?: Record<string, unknown>
-  readonly Mounts?: ReadonlyArray<{ readonly Type?: string; readonly Name?: string }>
+export interface TargetContext {
+  readonly policy: CompiledPolicy
+  readonly self: SelfIdentity
+  /** The engine to ask; absent for `dockgate check`, which then makes the static checks only. */
+  readonly engine: EngineClient | undefined
+  /** Records a policy refusal: throws it, or (audit-only mode) keeps it and lets the request go on. */
+  readonly refuse: (err: DockgateError) => void
 }
 
-interface VolumeInfo {
-  readonly Name: string
-  readonly Driver?: string
-  readonly Options?: Record<string, string> | null
+export interface TargetOutcome {
+  readonly api: ApiRequest
+  /** The decoded body with references rewritten to full ids; absent when nothing was rewritten. */
+  readonly body?: JsonValue
 }
 
-/** GET `path` on the engine, parsed; undefined on 404. */
-function engineGet<T>(upstream: Upstream, path: string, what: string): Promise<T | undefined> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ ...upstream.target, agent: upstream.agent, method: 'GET', path }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        if (res.statusCode === 404) return resolve(undefined)
-        if (res.statusCode !== 200) return reject(new DockgateError('DG_UPSTREAM_FAILED', `the engine answered ${res.statusCode} to inspecting ${what}`))
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T)
-        } catch {
-          reject(new DockgateError('DG_UPSTREAM_FAILED', `the engine sent an unreadable answer for ${what}`))
-        }
-      })
-      res.on('error', reject)
-    })
-    req.on('error', (err: NodeJS.ErrnoException) => reject(new DockgateError('DG_UPSTREAM_UNREACHABLE', `cannot reach the Docker engine (${err.code ?? err.message})`)))
-    req.end()
-  })
+function guardContext(t: TargetContext, operationId: string): GuardContext {
+  return { operationId, query: new URLSearchParams(), params: {}, version: undefined, rules: t.policy.guards, self: t.self }
 }
 
-/** GET /containers/{ref}/json on the engine; undefined when it does not exist. */
-export function inspectContainer(upstream: Upstream, ref: string): Promise<Inspected | undefined> {
-  return engineGet<Inspected>(upstream, `/containers/${ref}/json`, 'the target container')
-}
-
-/**
- * The create body that would make this container, minus what the engine fills in itself:
- * the default MaskedPaths/ReadonlyPaths lists (an empty list, which disables masking, is kept)
- * and CgroupnsMode "host", which is the daemon default on cgroup v1 hosts.
- */
-export function createBodyOf(info: Inspected): Buffer {
-  const host: Record<string, unknown> = { ...(info.HostConfig ?? {}) }
-  for (const k of ['MaskedPaths', 'ReadonlyPaths']) {
-    const v = host[k]
-    if (v === null || (Array.isArray(v) && v.length > 0)) delete host[k]
-  }
-  if (host['CgroupnsMode'] === 'host') delete host['CgroupnsMode']
-  return Buffer.from(JSON.stringify({ ...(info.Config ?? {}), HostConfig: host }), 'utf8')
+function displayName(info: ContainerInfo): string {
+  return (info.Name ?? '').replace(/^\//, '') || info.Id.slice(0, 12)
 }
 
 function describe(v: Violation): string {
-  return `${v.field}=${v.value} (guard ${v.guard})`
+  return `${v.field}=${v.value} (guard ${v.guard}${v.detail ? `: ${v.detail}` : ''})`
 }
 
-/**
- * Check the target of `api` and return the request to forward (target by full id), or throw
- * DG_DENY_TARGET. A target the engine does not know is passed on: the engine answers 404.
- */
-export async function checkTarget(policy: CompiledPolicy, self: SelfIdentity, upstream: Upstream, api: ApiRequest): Promise<ApiRequest> {
-  const ref = api.params['id']
-  if (ref === undefined) return api
-  if (api.operation.id === 'ExecStart') {
-    const exec = await engineGet<{ ContainerID?: string }>(upstream, `/exec/${ref}/json`, 'the exec')
-    if (exec?.ContainerID === undefined) return api
-    if (isSelf(exec.ContainerID, self)) {
-      throw new DockgateError('DG_DENY_SELF', `ExecStart denied by policy "${policy.name}": the exec runs in dockgate's own container`, { policy: policy.name, rule: 'self' })
-    }
-    await checkContainer(policy, self, upstream, api, exec.ContainerID)
-    return api
+function notFound(kind: string, ref: string): DockgateError {
+  return new DockgateError('DG_TARGET_NOT_FOUND', `No such ${kind}: ${ref}`)
+}
+
+function selfRefusal(api: ApiRequest, policy: CompiledPolicy, field: string, ref: string): DockgateError {
+  return new DockgateError('DG_DENY_SELF', `${api.operation.id} denied by policy "${policy.name}": ${field}=${JSON.stringify(ref)} ${SELF_DETAIL}; no policy can allow this`, {
+    policy: policy.name,
+    rule: SELF_GUARD,
+    violations: [{ guard: SELF_GUARD, field, value: JSON.stringify(ref), detail: SELF_DETAIL }],
+  })
+}
+
+/** True when the engine's answer shows the container is dockgate's own. */
+function isSelfContainer(info: ContainerInfo, self: SelfIdentity): boolean {
+  return isSelf(info.Id, self) || (info.Name !== undefined && info.Name !== '' && isSelf(info.Name, self))
+}
+
+/** What would stop this policy from creating `info` as it is: its whole definition, or its mounts only. */
+async function createViolations(t: TargetContext, engine: EngineClient, info: ContainerInfo, only: 'all' | { mounts: 'as-is' | 'read-only' }): Promise<Violation[]> {
+  const facts = await engine.facts()
+  let text = effectiveCreateBody(info, facts)
+  if (only !== 'all') {
+    const mounts = (JSON.parse(text) as { HostConfig: { Mounts: Array<Record<string, unknown>> } }).HostConfig.Mounts
+    text = JSON.stringify({ HostConfig: { Mounts: only.mounts === 'read-only' ? mounts.map((m) => ({ ...m, ReadOnly: true })) : mounts } })
   }
-  const info = await checkContainer(policy, self, upstream, api, ref)
-  return info === undefined ? api : withTargetId(api, info.Id)
-}
-
-async function checkContainer(policy: CompiledPolicy, self: SelfIdentity, upstream: Upstream, api: ApiRequest, ref: string): Promise<Inspected | undefined> {
-  const info = await inspectContainer(upstream, ref)
-  if (info === undefined) return undefined
-  const guard = guardFor('ContainerCreate')
-  if (guard === undefined) return info
-  const body = decodeBody(createBodyOf(info), guard.shape)
-  const violations = guard.check(body, { operationId: 'ContainerCreate', query: new URLSearchParams(), params: {}, version: undefined, rules: policy.guards, self })
+  let body: JsonValue
+  try {
+    body = decodeBody(Buffer.from(text, 'utf8'), containerCreateGuard.shape)
+  } catch (err) {
+    if (!(err instanceof BodyError)) throw err
+    return [{ guard: 'target', field: 'container', value: displayName(info), detail: `dockgate cannot read its definition (${err.reason})` }]
+  }
+  const violations = containerCreateGuard.check(body, guardContext(t, 'ContainerCreate'))
   const volumes = (info.Mounts ?? []).flatMap((m, i) => (m.Type === 'volume' && m.Name ? [{ field: `Mounts[${i}]`, name: m.Name }] : []))
-  violations.push(...(await checkVolumes(policy, self, upstream, volumes)))
-  if (violations.length > 0) {
-    const name = (info.Name ?? '').replace(/^\//, '') || info.Id.slice(0, 12)
-    throw new DockgateError(
-      'DG_DENY_TARGET',
-      `${api.operation.id} denied by policy "${policy.name}": container ${name} was created with ${violations.map(describe).join('; ')}, which this policy does not allow`,
-      { policy: policy.name, rule: violations.map((v) => v.guard).join(','), violations },
-    )
-  }
-  return info
+  for (const v of volumes) violations.push(...(await volumeViolations(t, engine, v.field, v.name)))
+  return violations
+}
+
+/** An existing named volume, held to the VolumeCreate guard; a volume that does not exist yet passes (the engine creates it plain). */
+async function volumeViolations(t: TargetContext, engine: EngineClient, field: string, name: string): Promise<Violation[]> {
+  const vol = await engine.inspectVolume(name)
+  if (vol === undefined) return []
+  const body = decodeBody(Buffer.from(JSON.stringify({ Name: vol.Name, Driver: vol.Driver ?? 'local', DriverOpts: vol.Options ?? {} })), volumeCreateGuard.shape)
+  return volumeCreateGuard.check(body, guardContext(t, 'VolumeCreate')).map((v) => ({ ...v, field: `${field} (volume ${name}: ${v.field})` }))
 }
 
 /**
- * Named volumes that already exist are what they were created as: `docker volume create -o
- * type=none -o o=bind -o device=/` made by anyone earlier is a bind mount of `/` under a harmless
- * name. Each referenced volume is looked up and held to the VolumeCreate guard; one that does not
- * exist yet is created by the engine plain (driver per the guarded VolumeDriver), so it passes.
+ * The existing container's effective mounts are checked as HostConfig.Mounts of a create body;
+ * messages name them as inspect shows them (`Mounts[0].Source`), with what the engine applied.
  */
-export async function checkVolumes(policy: CompiledPolicy, self: SelfIdentity, upstream: Upstream, refs: ReadonlyArray<{ field: string; name: string }>): Promise<Violation[]> {
-  const guard = guardFor('VolumeCreate')
-  if (guard === undefined || refs.length === 0) return []
-  const out: Violation[] = []
-  for (const { field, name } of refs) {
-    const vol = await engineGet<VolumeInfo>(upstream, `/volumes/${encodeURIComponent(name)}`, `volume ${name}`)
-    if (vol === undefined) continue
-    const body = decodeBody(Buffer.from(JSON.stringify({ Name: vol.Name, Driver: vol.Driver ?? 'local', DriverOpts: vol.Options ?? {} })), guard.shape)
-    for (const v of guard.check(body, { operationId: 'VolumeCreate', query: new URLSearchParams(), params: {}, version: undefined, rules: policy.guards, self })) {
-      out.push({ ...v, field: `${field} (volume ${name}: ${v.field})` })
+function asInspected(v: Violation): Violation {
+  return v.field.startsWith('HostConfig.Mounts[') ? { ...v, field: v.field.slice('HostConfig.'.length) } : v
+}
+
+function targetRefusal(api: ApiRequest, policy: CompiledPolicy, what: string, found: readonly Violation[], kind: 'container' | 'exec' = 'container'): DockgateError {
+  const violations = found.map(asInspected)
+  return new DockgateError(
+    'DG_DENY_TARGET',
+    `${api.operation.id} denied by policy "${policy.name}": ${what} has ${violations.map(describe).join('; ')}, which this policy does not allow in ${kind === 'container' ? 'a container' : 'an exec'} it creates`,
+    { policy: policy.name, rule: [...new Set(violations.map((v) => v.guard))].join(','), violations },
+  )
+}
+
+/** The reference the request's path or query names, if any. */
+function targetRef(api: ApiRequest): string | undefined {
+  const from = api.operation.target?.from
+  if (from === undefined) return undefined
+  const ref = 'param' in from ? api.params[from.param] : api.query.get(from.query) ?? undefined
+  return ref === '' ? undefined : ref
+}
+
+/** The same request naming its target by `id` (path parameter or query parameter). */
+export function withTargetId(api: ApiRequest, id: string): ApiRequest {
+  const from = api.operation.target?.from
+  if (from === undefined) return api
+  if ('param' in from) {
+    const params = { ...api.params, [from.param]: id }
+    const path = api.operation.template.replace(/\{([^}]+)\}/g, (m, name: string) => params[name] ?? m)
+    return { ...api, path, params, target: canonicalTarget(api.version, path, api.rawQuery) }
+  }
+  const query = new URLSearchParams(api.query)
+  query.set(from.query, id)
+  const rawQuery = canonicalQuery(query)
+  return { ...api, query, rawQuery, target: canonicalTarget(api.version, api.path, rawQuery) }
+}
+
+function canonicalQuery(query: URLSearchParams): string {
+  return [...query].map(([k, v]) => `${encodeQueryComponent(k)}=${encodeQueryComponent(v)}`).join('&')
+}
+
+/** Step 1–3 for the object in the path or query. */
+async function checkPathTarget(t: TargetContext, api: ApiRequest): Promise<ApiRequest> {
+  const target = api.operation.target
+  const ref = targetRef(api)
+  if (target === undefined || ref === undefined || target.reach === 'read') return api
+  if (target.kind === 'container') {
+    const field = 'param' in target.from ? `params.${target.from.param}` : `query.${target.from.query}`
+    if (isSelf(ref, t.self)) t.refuse(selfRefusal(api, t.policy, field, ref))
+    if (t.engine === undefined) return api
+    const info = await t.engine.inspectContainer(ref)
+    if (info === undefined) throw notFound('container', ref)
+    if (isSelfContainer(info, t.self)) t.refuse(selfRefusal(api, t.policy, field, ref))
+    if (target.reach === 'enter') {
+      const violations = await createViolations(t, t.engine, info, 'all')
+      if (violations.length > 0) t.refuse(targetRefusal(api, t.policy, `container ${displayName(info)}`, violations))
+    }
+    return withTargetId(api, info.Id)
+  }
+  if (target.kind === 'exec') {
+    if (t.engine === undefined) return api
+    const exec = await t.engine.inspectExec(ref)
+    if (exec === undefined) throw notFound('exec instance', ref)
+    const info = await t.engine.inspectContainer(exec.ContainerID)
+    if (info === undefined) throw notFound('container', exec.ContainerID)
+    if (isSelfContainer(info, t.self)) t.refuse(selfRefusal(api, t.policy, 'exec container', displayName(info)))
+    if (target.reach === 'enter') {
+      // The exec runs as it was created, whoever created it: its own options must pass too.
+      const pc = exec.ProcessConfig ?? {}
+      const asCreate = decodeBody(Buffer.from(JSON.stringify({ Privileged: pc.privileged === true, User: pc.user ?? '' })), execCreateGuard.shape)
+      const own = execCreateGuard.check(asCreate, guardContext(t, 'ContainerExec'))
+      if (own.length > 0) t.refuse(targetRefusal(api, t.policy, `exec ${exec.ID.slice(0, 12)} (in container ${displayName(info)})`, own, 'exec'))
+      const violations = await createViolations(t, t.engine, info, 'all')
+      if (violations.length > 0) t.refuse(targetRefusal(api, t.policy, `container ${displayName(info)} (of exec ${exec.ID.slice(0, 12)})`, violations))
+    }
+    return withTargetId(api, exec.ID)
+  }
+  return api
+}
+
+/** Containers and volumes the body names. Returns the body with container references by full id. */
+async function checkBodyReferences(t: TargetContext, api: ApiRequest, refs: readonly BodyReference[], body: JsonValue): Promise<JsonValue> {
+  let out = body
+  for (const r of refs) {
+    if (r.kind === 'container') {
+      if (isSelf(r.ref, t.self)) t.refuse(selfRefusal(api, t.policy, r.field, r.ref))
+      if (t.engine === undefined) continue
+      const info = await t.engine.inspectContainer(r.ref)
+      if (info === undefined) throw notFound('container', r.ref)
+      if (isSelfContainer(info, t.self)) t.refuse(selfRefusal(api, t.policy, r.field, r.ref))
+      if (r.use === 'volumes-from') {
+        // Inheriting a container's mounts is mounting them: they must pass as binds of a new container.
+        const mounts = r.readOnly === true ? 'read-only' : 'as-is'
+        const violations = (await createViolations(t, t.engine, info, { mounts })).map((v) => ({ ...v, field: `${r.field} (container ${displayName(info)}: ${asInspected(v).field})` }))
+        if (violations.length > 0) t.refuse(bodyRefusal(api, t.policy, violations))
+      }
+      if (r.rewrite !== undefined) out = replaceAt(out, r.path, r.rewrite(info.Id))
+    } else if (t.engine !== undefined) {
+      const violations = await volumeViolations(t, t.engine, r.field, r.ref)
+      if (violations.length > 0) t.refuse(bodyRefusal(api, t.policy, violations))
     }
   }
   return out
 }
 
-/** ContainerCreate: the named volumes its (canonical, already guarded) body mounts must pass too. */
-export async function checkCreateVolumes(policy: CompiledPolicy, self: SelfIdentity, upstream: Upstream, guard: OperationGuard, api: ApiRequest, body: Buffer): Promise<void> {
-  if (body.length === 0) return
-  const violations = await checkVolumes(policy, self, upstream, volumeRefs(decodeBody(body, guard.shape)))
-  if (violations.length > 0) {
-    throw new DockgateError('DG_DENY_BODY', `${api.operation.id} denied by policy "${policy.name}": ${violations.map(describe).join('; ')}, which this policy does not allow`, {
-      policy: policy.name,
-      rule: violations.map((v) => v.guard).join(','),
-      violations,
-    })
-  }
+function bodyRefusal(api: ApiRequest, policy: CompiledPolicy, violations: readonly Violation[]): DockgateError {
+  return new DockgateError('DG_DENY_BODY', `${api.operation.id} denied by policy "${policy.name}": ${violations.map(describe).join('; ')}, which this policy does not allow`, {
+    policy: policy.name,
+    rule: [...new Set(violations.map((v) => v.guard))].join(','),
+    violations,
+  })
 }
 
-/** Named volumes a create body refers to: `Binds` sources without a leading `/`, `Mounts` of type volume. */
-export function volumeRefs(body: JsonValue | undefined): Array<{ field: string; name: string }> {
-  const refs: Array<{ field: string; name: string }> = []
-  const host = isObject(body) ? body.field('HostConfig') : undefined
-  if (!isObject(host)) return refs
-  const binds = host.field('Binds')
-  if (Array.isArray(binds)) {
-    binds.forEach((b, i) => {
-      if (typeof b !== 'string') return
-      const src = b.split(':')[0] ?? ''
-      if (src !== '' && !src.startsWith('/')) refs.push({ field: `HostConfig.Binds[${i}]`, name: src })
-    })
-  }
-  const mounts = host.field('Mounts')
-  if (Array.isArray(mounts)) {
-    mounts.forEach((m, i) => {
-      if (!isObject(m)) return
-      const type = m.field('Type')
-      const src = m.field('Source')
-      if (typeof type === 'string' && type.toLowerCase() === 'volume' && typeof src === 'string' && src !== '') refs.push({ field: `HostConfig.Mounts[${i}]`, name: src })
-    })
-  }
-  return refs
+/**
+ * Resolves and checks what the request names, then returns the request to forward (by full id)
+ * and, when references in it were rewritten, the body. Under an unguarded policy (`full`) nothing
+ * is looked up.
+ */
+export async function checkTargets(t: TargetContext, api: ApiRequest, guard: OperationGuard | undefined, body: JsonValue | undefined): Promise<TargetOutcome> {
+  if (t.policy.unguarded) return { api }
+  const forwarded = await checkPathTarget(t, api)
+  const refs = body === undefined || guard?.references === undefined ? [] : guard.references(body)
+  if (refs.length === 0 || body === undefined) return { api: forwarded }
+  const rewritten = await checkBodyReferences(t, api, refs, body)
+  return rewritten === body ? { api: forwarded } : { api: forwarded, body: rewritten }
 }
 
-/** The same request with the container reference replaced by the full id. */
-export function withTargetId(api: ApiRequest, id: string): ApiRequest {
-  const path = api.operation.template.replace(/\{[^}]+\}/g, (m) => (m === '{id}' ? id : (api.params[m.slice(1, -1)] ?? m)))
-  const target = (api.version === undefined ? '' : `/v${api.version}`) + path + (api.rawQuery === '' ? '' : `?${api.rawQuery}`)
-  return { ...api, path, target, params: { ...api.params, id } }
+/** Re-encodes a rewritten body for forwarding. */
+export function encodeRewritten(body: JsonValue): Buffer {
+  return Buffer.from(encodeBody(body), 'utf8')
 }

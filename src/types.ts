@@ -1,18 +1,22 @@
 /** Types that name what each stage of the request path produces. */
+import type { OperationFacts } from './operations.js'
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE'
 
 /** How the engine's answer is carried, which decides timeouts and buffering. */
 export type StreamKind = 'none' | 'stream' | 'hijack'
 
-/** One Engine API operation, as named by the spec's operationId. */
-export interface Operation {
+/** One Engine API route, as generated from the specs (endpoints-table.ts). */
+export interface Route {
   readonly id: string
   readonly method: HttpMethod
   /** Path template without version prefix, e.g. `/containers/{id}/json`. */
   readonly template: string
   readonly stream: StreamKind
 }
+
+/** One Engine API operation, as named by the spec's operationId: its route and what dockgate knows of it (operations.ts). */
+export interface Operation extends Route, OperationFacts {}
 
 /** A request after normalisation: exactly what is decided on and forwarded. */
 export interface ApiRequest {

@@ -1,6 +1,7 @@
 /** Where the real engine lives, and how to open connections to it. */
 import net from 'node:net'
 import http from 'node:http'
+import { DockgateError } from './errors.js'
 
 export type Address = { readonly kind: 'unix'; readonly path: string } | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
 
@@ -40,3 +41,12 @@ export function createUpstream(address: Address): Upstream {
 
 /** Node error codes that mean "the engine is not there" rather than "it failed mid-request". */
 export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ENOTSOCK', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL'])
+
+/** The DockgateError for a failed engine connection, naming the engine's address. */
+export function upstreamError(err: NodeJS.ErrnoException, address: Address): DockgateError {
+  const code = err.code ?? ''
+  const engine = formatAddress(address)
+  return UNREACHABLE_CODES.has(code)
+    ? new DockgateError('DG_UPSTREAM_UNREACHABLE', `cannot reach the Docker engine at ${engine} (${code})`)
+    : new DockgateError('DG_UPSTREAM_FAILED', `the connection to the Docker engine at ${engine} failed (${code || err.message})`)
+}

@@ -68,3 +68,24 @@ export function isArray(v: JsonValue | undefined): v is JsonValue[] {
 export function isNumber(v: JsonValue | undefined): v is JsonNumber {
   return v instanceof JsonNumber
 }
+
+/**
+ * `root` with the value at `path` (object keys as sent, array indexes) replaced by `value`; the
+ * rest of the tree is shared. Returns `root` unchanged when the path does not lead anywhere.
+ */
+export function replaceAt(root: JsonValue, path: ReadonlyArray<string | number>, value: JsonValue): JsonValue {
+  if (path.length === 0) return value
+  const [head, ...rest] = path
+  if (Array.isArray(root) && typeof head === 'number' && head >= 0 && head < root.length) {
+    const copy = root.slice()
+    copy[head] = replaceAt(root[head]!, rest, value)
+    return copy
+  }
+  if (root instanceof JsonObject && typeof head === 'string') {
+    const i = root.entries.findIndex(([k]) => k === head)
+    if (i < 0) return root
+    const entries = root.entries.map((e, j) => (j === i ? ([e[0], replaceAt(e[1], rest, value)] as const) : e))
+    return new JsonObject(entries, root.kind)
+  }
+  return root
+}

@@ -1,17 +1,15 @@
 /**
  * PutContainerArchive (`PUT /containers/{id}/archive`): writes a tar stream into a container,
  * including into its bind-mounted host directories, with setuid files, device nodes and links
- * (competitors.md D9). Refused unless guards.archive.write, and never into dockgate's container.
+ * (competitors.md D9). Refused unless guards.archive.write; dockgate's own container is kept out by target.ts.
  * The tar stream is not read.
  */
 import { ANY } from '../body/shape.js'
-import { checkSelfRef } from './self.js'
 import type { GuardContext, OperationGuard, Violation } from './types.js'
 import { Findings } from './values.js'
 
 export function checkPutArchive(ctx: GuardContext): Violation[] {
   const findings = new Findings()
-  if (ctx.params.id !== undefined) checkSelfRef(findings, 'params.id', ctx.params.id, ctx.self)
   if (!ctx.rules.archive.write) {
     findings.add('archive.write', 'query.path', ctx.query.get('path') ?? '', 'writing into containers needs guards.archive.write')
   }

@@ -9,6 +9,7 @@
  * them in otherwise). So `{"Image":"x","Privileged":true}` can be privileged. Rather than guard two
  * copies, any top-level key that names a HostConfig field is refused.
  */
+import { containerCreateReferences } from './references.js'
 import { foldKey, isObject, type JsonValue } from '../body/json-value.js'
 import {
   checkCapabilities,
@@ -189,4 +190,5 @@ export const containerCreateGuard: OperationGuard = {
   shape: CONTAINER_CREATE,
   body: 'json',
   check: checkContainerCreate,
+  references: containerCreateReferences,
 }

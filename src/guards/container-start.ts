@@ -4,16 +4,19 @@
  * through `/v1.23/` with `{"Binds":["/etc:/hostetc"]}` had the host's /etc mounted). The pipeline
  * refuses versions below `api_version_floor`; this guard refuses any body with content as well, at
  * every version, so that lowering the floor never reopens the hole. `{}` and `null` carry nothing
- * and pass (dockerd itself ignores bodies of 7 bytes or less).
+ * and pass (dockerd itself ignores bodies of 7 bytes or less). `checkpoint-dir=` is refused too
+ * (checkpoint.ts).
  */
 import { isObject, type JsonValue } from '../body/json-value.js'
 import { HOST_CONFIG } from './shapes.js'
-import type { OperationGuard, Violation } from './types.js'
+import { checkCheckpointDirQuery } from './checkpoint.js'
+import type { GuardContext, OperationGuard, Violation } from './types.js'
 import { Findings } from './values.js'
 
-export function checkContainerStart(body: JsonValue | undefined): Violation[] {
-  if (body === undefined || body === null || (isObject(body) && body.size === 0)) return []
+export function checkContainerStart(body: JsonValue | undefined, ctx: GuardContext): Violation[] {
   const findings = new Findings()
+  checkCheckpointDirQuery(ctx, findings)
+  if (body === undefined || body === null || (isObject(body) && body.size === 0)) return findings.list
   findings.add('container.start_body', 'body', body, 'a start request carries no body (old API versions apply it as HostConfig)')
   return findings.list
 }
@@ -21,5 +24,5 @@ export function checkContainerStart(body: JsonValue | undefined): Violation[] {
 export const containerStartGuard: OperationGuard = {
   shape: HOST_CONFIG,
   body: 'json',
-  check: (body) => checkContainerStart(body),
+  check: checkContainerStart,
 }

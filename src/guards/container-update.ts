@@ -3,11 +3,10 @@
  * Resources fields plus RestartPolicy (competitors.md D8). The resource fields that reach the host
  * (devices, device cgroup rules and requests, cgroup parent, ulimits, unlimited pids, OOM-kill
  * disable) get the same checks as on create, whether or not this engine version applies them;
- * RestartPolicy and limits are fine. dockgate's own container may not be updated.
+ * RestartPolicy and limits are fine. dockgate's own container is kept out by target.ts.
  */
 import type { JsonValue } from '../body/json-value.js'
 import { checkResources, type Check } from './checks.js'
-import { checkSelfRef } from './self.js'
 import { CONTAINER_UPDATE } from './shapes.js'
 import type { GuardContext, OperationGuard, Violation } from './types.js'
 import { bodyFields, Findings } from './values.js'
@@ -15,7 +14,6 @@ import { bodyFields, Findings } from './values.js'
 export function checkContainerUpdate(body: JsonValue | undefined, ctx: GuardContext): Violation[] {
   const findings = new Findings()
   const c: Check = { findings, rules: ctx.rules, self: ctx.self }
-  if (ctx.params.id !== undefined) checkSelfRef(findings, 'params.id', ctx.params.id, ctx.self)
   const top = bodyFields(body, findings, 'container.body')
   if (top !== undefined) checkResources(c, top)
   return findings.list

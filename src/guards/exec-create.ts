@@ -3,10 +3,9 @@
  * seccomp/AppArmor, in any container (competitors.md D6). With `guards.exec.users` set, the exec
  * user must match it in canonical form (`0`, `00`, `root` are all root: C7); an empty User runs
  * as the container's default user, which dockgate cannot see, so it is refused then too.
- * Never into dockgate's own container (G6).
+ * dockgate's own container is kept out by target.ts (the `{id}` is resolved first).
  */
 import type { JsonValue } from '../body/json-value.js'
-import { checkSelfRef } from './self.js'
 import { EXEC_CONFIG } from './shapes.js'
 import type { GuardContext, OperationGuard, Violation } from './types.js'
 import { canonicalUser } from './users.js'
@@ -14,7 +13,6 @@ import { bodyFields, Findings } from './values.js'
 
 export function checkExecCreate(body: JsonValue | undefined, ctx: GuardContext): Violation[] {
   const findings = new Findings()
-  if (ctx.params.id !== undefined) checkSelfRef(findings, 'params.id', ctx.params.id, ctx.self)
   const top = bodyFields(body, findings, 'exec.body')
   if (top === undefined) return findings.list
   if (top.bool('Privileged', 'exec.privileged') === true && !ctx.rules.exec.privileged) {

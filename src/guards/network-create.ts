@@ -8,6 +8,7 @@
  * NetworkConnect / NetworkDisconnect: dockgate's own container may not be attached to a network
  * a client controls, nor cut off from its own.
  */
+import { networkConnectReferences } from './references.js'
 import type { JsonValue } from '../body/json-value.js'
 import { mapKey } from './checks.js'
 import { checkSelfRef, SELF_GUARD } from './self.js'
@@ -57,4 +58,5 @@ export const networkConnectGuard: OperationGuard = {
   shape: NETWORK_CONNECT,
   body: 'json',
   check: checkNetworkConnect,
+  references: networkConnectReferences,
 }

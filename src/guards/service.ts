@@ -11,6 +11,7 @@
  * sends network *ids* (it resolves `--network host` to the host network's id before creating the
  * service): an id cannot be checked without asking the engine (not done here: guards are pure).
  */
+import { serviceReferences } from './references.js'
 import type { JsonValue } from '../body/json-value.js'
 import {
   checkCapabilities,
@@ -124,4 +125,5 @@ export const serviceGuard: OperationGuard = {
   shape: SERVICE_SPEC,
   body: 'json',
   check: checkService,
+  references: serviceReferences,
 }

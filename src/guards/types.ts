@@ -37,6 +37,26 @@ export interface GuardContext {
   readonly self: SelfIdentity
 }
 
+/**
+ * An existing object a body names, which the engine will look up by that name: dockgate resolves
+ * it itself (target.ts), checks what it really is, and forwards the body naming it by full id.
+ */
+export interface BodyReference {
+  readonly kind: 'container' | 'volume'
+  /** What the body does with it. */
+  readonly use: 'volumes-from' | 'namespace' | 'link' | 'connect' | 'mount'
+  /** Field in API spelling, for messages: `HostConfig.VolumesFrom[0]`. */
+  readonly field: string
+  /** The reference as written (a name, `/name`, id or id prefix). */
+  readonly ref: string
+  /** Keys (as sent) and indexes from the body's root to the string holding the reference. */
+  readonly path: ReadonlyArray<string | number>
+  /** The string to write there instead, naming the object by its full id; absent: not rewritten. */
+  readonly rewrite?: (id: string) => string
+  /** VolumesFrom with `:ro`: the inherited mounts are read-only in the new container. */
+  readonly readOnly?: boolean
+}
+
 export interface OperationGuard {
   /** Which body positions are Go structs vs maps, for the decoder. */
   readonly shape: Shape
@@ -47,4 +67,6 @@ export interface OperationGuard {
   readonly body: 'json' | 'none'
   /** Returns every violation, not just the first. `body` is undefined when the request had none. */
   check(body: JsonValue | undefined, ctx: GuardContext): Violation[]
+  /** The existing objects the (decoded) body names, for target.ts to resolve. */
+  references?(body: JsonValue | undefined): BodyReference[]
 }

@@ -35,6 +35,8 @@ export interface TestProxyOptions {
   self?: SelfIdentity
   bodyBytes?: number
   bodyTimeoutMs?: number
+  bodyBudgetBytes?: number
+  lookupTimeoutMs?: number
 }
 
 export async function startProxy(opts: TestProxyOptions): Promise<TestProxy> {
@@ -53,7 +55,12 @@ export async function startProxy(opts: TestProxyOptions): Promise<TestProxy> {
   const running = await startDockgate(
     {
       upstream: { kind: 'unix', path: opts.engineSocket },
-      limits: { bodyBytes: opts.bodyBytes ?? 1024 * 1024, bodyTimeoutMs: opts.bodyTimeoutMs ?? 30_000 },
+      limits: {
+        bodyBytes: opts.bodyBytes ?? 1024 * 1024,
+        bodyTimeoutMs: opts.bodyTimeoutMs ?? 30_000,
+        bodyBudgetBytes: opts.bodyBudgetBytes ?? 128 * 1024 * 1024,
+        lookupTimeoutMs: opts.lookupTimeoutMs ?? 10_000,
+      },
       listeners: [{ address: { kind: 'unix', path: socket }, policy, mode: 0o660 }],
     },
     { logger, registry, processMetrics: false, ...(opts.self ? { self: opts.self } : {}) },

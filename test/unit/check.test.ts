@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest'
 import { check } from '../../src/check.js'
 
-function run(args: string[], stdin = ''): { code: number; out: string; err: string } {
+async function run(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
   let out = ''
   let err = ''
-  const code = check(args, {}, { out: (s) => (out += s), err: (s) => (err += s), stdin: () => Buffer.from(stdin) })
+  const code = await check(args, {}, { out: (s) => (out += s), err: (s) => (err += s), stdin: () => Buffer.from(stdin) })
   return { code, out, err }
 }
 
@@ -18,8 +18,8 @@ describe('dockgate check', () => {
     ['old API version', ['--policy', 'container-operator', 'POST', '/v1.23/containers/x/start'], 1, /DG_DENY_API_VERSION/],
     ['canonical form shown', ['GET', '/v1.41/%63ontainers/json?all=1&&'], 0, /forwarded as: GET \/v1\.41\/containers\/json\?all=1\n/],
     ['unguarded policy says so', ['--policy', 'full', 'POST', '/containers/create'], 0, /body guards are OFF/],
-  ])('%s', (_name, args, code, pattern) => {
-    const r = run(args)
+  ])('%s', async (_name, args, code, pattern) => {
+    const r = await run(args)
     expect(r.code).toBe(code)
     expect(r.out).toMatch(pattern)
   })
@@ -29,8 +29,8 @@ describe('dockgate check', () => {
     ['privileged, spelled in lower case', '{"Image":"busybox","hostconfig":{"privileged":true}}', 1, /HostConfig\.Privileged=true is not allowed \(guard container\.privileged/],
     ['two violations are both named', '{"Image":"busybox","HostConfig":{"Privileged":true,"PidMode":"host"}}', 1, /Privileged=true.*PidMode="host"|PidMode.*Privileged/],
     ['an ambiguous body', '{"Image":"busybox","HostConfig":{},"hostConfig":{}}', 1, /DG_REQ_BAD_BODY/],
-  ])('body: %s', (_name, body, code, pattern) => {
-    const r = run(['--policy', 'container-operator', 'POST', '/v1.41/containers/create', '--body', '-'], body)
+  ])('body: %s', async (_name, body, code, pattern) => {
+    const r = await run(['--policy', 'container-operator', 'POST', '/v1.41/containers/create', '--body', '-'], body)
     expect(r.code).toBe(code)
     expect(r.out).toMatch(pattern)
   })
@@ -40,8 +40,8 @@ describe('dockgate check', () => {
     ['unknown option', ['--nope', 'GET', '/x'], /unknown option --nope/],
     ['missing value', ['GET', '/x', '--policy'], /--policy needs a value/],
     ['unknown preset', ['--policy', 'nope', 'GET', '/_ping'], /unknown preset "nope"/],
-  ])('usage problem: %s exits 2', (_name, args, pattern) => {
-    const r = run(args)
+  ])('usage problem: %s exits 2', async (_name, args, pattern) => {
+    const r = await run(args)
     expect(r.code).toBe(2)
     expect(r.err).toMatch(pattern)
   })

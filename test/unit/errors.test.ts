@@ -25,7 +25,7 @@ describe('error codes', () => {
     expect([...documented.keys()].filter((c) => !(c in ERROR_CODES))).toEqual([])
   })
   test('codes follow DG_<AREA>_<PROBLEM>', () => {
-    for (const code of Object.keys(ERROR_CODES)) expect(code).toMatch(/^DG_(DENY|REQ|UPSTREAM|INTERNAL)(_[A-Z]+)*$/)
+    for (const code of Object.keys(ERROR_CODES)) expect(code).toMatch(/^DG_(DENY|REQ|TARGET|LIMIT|UPSTREAM|INTERNAL)(_[A-Z]+)*$/)
   })
   test.each(Object.keys(ERROR_CODES) as ErrorCode[])('%s: client message names the code and carries the status', (code) => {
     const err = new DockgateError(code, 'something happened')

@@ -3,10 +3,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
-import { guardFor } from '../../../src/guards/index.js'
-import { isSelf, SELF_ONLY_OPERATIONS } from '../../../src/guards/self.js'
+import { allOperations } from '../../../src/endpoints.js'
+import { isSelf } from '../../../src/guards/self.js'
+import { normalize } from '../../../src/normalize.js'
+import { loadPolicy } from '../../../src/policy/compile.js'
 import { discoverSelf, idsFromCgroup, idsFromMountinfo } from '../../../src/self.js'
-import { check, hits, SELF, SELF_ID } from './helpers.js'
+import { checkTargets } from '../../../src/target.js'
+import type { Operation } from '../../../src/types.js'
+import { SELF, SELF_ID } from './helpers.js'
 
 const OTHER = 'aa'.repeat(32)
 
@@ -96,16 +100,27 @@ describe('isSelf', () => {
   })
 })
 
-describe('operations on dockgate itself', () => {
-  test.each(SELF_ONLY_OPERATIONS)('%s on dockgate is refused, on another container allowed', (op) => {
-    expect(guardFor(op)?.body).toBe('none')
-    expect(hits(check(op, undefined, { params: { id: 'dockgate' }, self: SELF }))).toEqual(['self params.id'])
-    expect(hits(check(op, undefined, { params: { id: SELF_ID.slice(0, 12) }, self: SELF }))).toEqual(['self params.id'])
-    expect(check(op, undefined, { params: { id: 'web' }, self: SELF })).toEqual([])
+describe('operations on dockgate itself (static half: no engine)', () => {
+  const ops = allOperations().filter((op) => op.target?.kind === 'container' && op.target.reach !== 'read')
+  const policy = loadPolicy('full')
+  const guarded = { ...policy, unguarded: false }
+  const refused: string[] = []
+  const ctx = { policy: guarded, self: SELF, engine: undefined, refuse: (e: { code: string }) => { refused.push(e.code); throw e } }
+
+  function requestFor(op: Operation, ref: string) {
+    const from = op.target!.from
+    if ('param' in from) return normalize(op.method, op.template.replace('{id}', ref).replace('{checkpoint}', 'c1'))
+    return normalize(op.method, `${op.template}?${from.query}=${ref}&repo=x`)
+  }
+
+  test('every container operation that changes or enters its target is covered', () => {
+    expect(ops.map((o) => o.id)).toEqual(expect.arrayContaining(['ContainerKill', 'ContainerStop', 'ContainerDelete', 'ContainerRename', 'ContainerUpdate', 'ContainerExec', 'ContainerAttach', 'ContainerArchive', 'ContainerExport', 'ImageCommit']))
   })
 
-  test('ImageCommit of dockgate is refused', () => {
-    expect(hits(check('ImageCommit', undefined, { query: 'container=dockgate&repo=x', self: SELF }))).toEqual(['self query.container'])
-    expect(check('ImageCommit', undefined, { query: 'container=web&repo=x', self: SELF })).toEqual([])
+  test.each(ops.map((o) => [o.id, o] as const))('%s on dockgate is refused by name and id prefix, on another container passes', async (_id, op) => {
+    for (const ref of ['dockgate', SELF_ID.slice(0, 12)]) {
+      await expect(checkTargets(ctx, requestFor(op, ref), undefined, undefined)).rejects.toMatchObject({ code: 'DG_DENY_SELF' })
+    }
+    await expect(checkTargets(ctx, requestFor(op, 'web'), undefined, undefined)).resolves.toMatchObject({ api: { path: expect.any(String) } })
   })
 })
