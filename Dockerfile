@@ -7,6 +7,15 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
+# The peer-credential addon (native/peercred.c: uid/gid/pid of unix-socket clients) is built here
+# with node-gyp, which needs a C toolchain; only its .node file reaches the final image.
+RUN if ! command -v g++ >/dev/null || ! command -v make >/dev/null || ! command -v python3 >/dev/null; then \
+      apt-get update && apt-get install -y --no-install-recommends g++ make python3 && rm -rf /var/lib/apt/lists/*; \
+    fi
+COPY binding.gyp ./
+COPY native ./native
+COPY scripts/build-native.mjs ./scripts/
+RUN DOCKGATE_NATIVE_REQUIRED=1 npm run build:native
 COPY tsconfig.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --ignore-scripts
@@ -16,6 +25,7 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+COPY --from=build /src/build/Release/peercred.node ./build/Release/peercred.node
 COPY package.json ./
 COPY policies ./policies
 # Runs as an unprivileged user; give it access to the engine socket with the host's docker group

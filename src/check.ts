@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { admit } from './admission.js'
+import { readCompatEnv } from './compat/tecnativa.js'
 import { loadPolicy } from './policy/compile.js'
 import { ConfigError, formatProblem } from './problems.js'
 import { isDockgateError } from './errors.js'
@@ -31,7 +32,7 @@ export interface CheckIo {
 }
 
 export async function check(argv: readonly string[], env: NodeJS.ProcessEnv, io: CheckIo): Promise<number> {
-  let policyRef = env['DOCKGATE_POLICY'] ?? 'read-only'
+  let policyRef = env['DOCKGATE_POLICY']
   let bodyRef: string | undefined
   const positional: string[] = []
   for (let i = 0; i < argv.length; i++) {
@@ -62,7 +63,10 @@ export async function check(argv: readonly string[], env: NodeJS.ProcessEnv, io:
   const [method, target] = positional as [string, string]
   let policy
   try {
-    policy = loadPolicy(policyRef)
+    // As at start: with no policy chosen, Tecnativa-style variables make one (compat/tecnativa.ts).
+    const compat = policyRef === undefined ? readCompatEnv(env, { policyChosen: false }) : undefined
+    if (compat !== undefined && compat.problems.length > 0) throw new ConfigError(compat.problems)
+    policy = compat?.policy ?? loadPolicy(policyRef ?? 'read-only')
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     for (const p of err.problems) io.err(`dockgate: ${formatProblem(p)}\n`)
@@ -91,7 +95,8 @@ export async function check(argv: readonly string[], env: NodeJS.ProcessEnv, io:
     const api = admitted.api
     const guard = policy.unguarded ? undefined : api.operation.guard
     const by = admitted.rule === undefined ? 'always allowed' : `rule ${admitted.rule}`
-    const guarded = guard ? `; guard checked ${guard.body === 'json' ? 'the body and query' : 'the query and path'}` : policy.unguarded ? '; body guards are OFF in this policy' : ''
+    const streamed = admitted.filter === undefined ? '' : ' (the streamed body, a build context, is read only on live traffic)'
+    const guarded = guard ? `; guard checked ${guard.body === 'json' ? 'the body and query' : 'the query and path'}${streamed}` : policy.unguarded ? '; body guards are OFF in this policy' : ''
     const live = !policy.unguarded && api.operation.target !== undefined && api.operation.target.reach !== 'read'
       ? `\nlive traffic would also look up the ${api.operation.target.kind} in the engine: ${api.operation.target.reach === 'enter' ? 'it must be one this policy could create, and never dockgate\'s own' : 'never dockgate\'s own'}`
       : ''

@@ -4,12 +4,13 @@
  * Precedence: flags > environment > config file > DEFAULTS. `--listen` / DOCKGATE_LISTEN replace
  * the config file's listeners; `--policy` / DOCKGATE_POLICY apply to listeners that name no policy.
  * Every problem is collected — flags, variables, the file, every policy — and thrown together
- * as a ConfigError; the CLI prints them and exits 2 (STYLE.md, "Configuration and policy validation").
+ * as a ConfigError; the CLI prints them and exits 2, never with a stack trace.
  */
 import { readFileSync } from 'node:fs'
 import { isIPv4, isIPv6 } from 'node:net'
 import { dirname, join, posix, resolve } from 'node:path'
 import { FLAGS, OTHER_ENV, parseArgs, readEnv, type Setting, type SettingKey } from './args.js'
+import { readCompatEnv } from './compat/tecnativa.js'
 import { PolicyLoader, type CompiledPolicy, type RefOrigin } from './policy/compile.js'
 import { deepFreeze } from './policy/freeze.js'
 import { listPresets, packageRoot, presetPath } from './policy/presets.js'
@@ -18,6 +19,8 @@ import {
   type JsonPath, type Problem, type YamlFile,
 } from './problems.js'
 import { formatAddress, type Address } from './upstream.js'
+import { checkClients, listenerIdentitySchema, tenantProblem, type ClientEntry } from './config-clients.js'
+import { loadTls, type TlsFileRef, type TlsMaterial } from './tls-files.js'
 
 export type { Address }
 
@@ -64,11 +67,18 @@ const LIMIT_MAX = Object.freeze({
 
 export interface ListenerConfig {
   readonly address: Address
+  /** The policy of connections that match no `clients:` entry. */
   readonly policy: CompiledPolicy
   /** Unix socket file mode, e.g. 0o660 (ignored for TCP). */
   readonly mode: number
   readonly uid?: number
   readonly gid?: number
+  /** TCP listeners: serve TLS with these (from `tls:`, or --tls-cert/--tls-key/--tls-ca). */
+  readonly tls?: TlsMaterial
+  /** The tenant of connections that match no `clients:` entry (config-clients.ts). */
+  readonly tenant?: string
+  /** Who gets which policy, first match wins (config-clients.ts); empty: everyone gets `policy`. */
+  readonly clients: readonly ClientEntry[]
 }
 
 export interface Config {
@@ -181,6 +191,7 @@ export const configSchema: Readonly<Record<string, unknown>> = {
           mode: { type: ['string', 'integer'] },
           owner: ownerSchema,
           group: ownerSchema,
+          ...listenerIdentitySchema,
         },
       },
     },
@@ -268,6 +279,8 @@ interface PolicyChoice {
   readonly ref: string
   readonly baseDir: string
   readonly origin: RefOrigin
+  /** Already compiled (derived from Tecnativa-style variables); `ref` is then only its name. */
+  readonly compiled?: CompiledPolicy
 }
 
 /** A listener before its values are checked: each value with where it came from. */
@@ -277,6 +290,21 @@ interface Draft {
   readonly mode?: Sourced<unknown>
   readonly owner?: Sourced<unknown>
   readonly group?: Sourced<unknown>
+  /** The listener's own `tls:`, `tenant:` and `clients:` (config file only). */
+  readonly tls?: TlsDraft
+  readonly tenant?: Sourced<unknown>
+  readonly clients?: { readonly raw: unknown; readonly yaml: YamlFile; readonly at: JsonPath }
+}
+
+/** TLS files before they are read: from a listener's `tls:` or from --tls-cert/--tls-key/--tls-ca. */
+interface TlsDraft {
+  readonly cert: TlsFileRef
+  readonly key: TlsFileRef
+  readonly ca?: TlsFileRef
+  /** Where the whole setting is, for problems about TLS on a unix socket. */
+  readonly where: Where
+  /** Same draft for every listener it serves: load once. */
+  loaded?: { tls?: TlsMaterial }
 }
 
 /**
@@ -294,7 +322,14 @@ export function loadConfig(
   for (const word of args.positionals) run.problems.push({ message: `unexpected argument ${JSON.stringify(word)} (dockgate takes only options; see --help)` })
   const pick = (k: Exclude<SettingKey, 'listen'>): Setting | undefined => args.settings[k] ?? envs.settings[k]
   const file = readConfigFile(run, pick('config'))
-  const layered = (k: Exclude<SettingKey, 'listen'>, fileKey: string): Sourced<unknown> | undefined => fromSettingValue(pick(k)) ?? fileEntry(file, fileKey)
+  // Tecnativa/LinuxServer variables: LOG_LEVEL and SOCKET_PATH rank below their DOCKGATE_ names;
+  // the permission variables make the default policy when no policy is chosen otherwise.
+  const compat = readCompatEnv(env, { policyChosen: pick('policy') !== undefined || pick('config') !== undefined })
+  run.problems.push(...compat.problems)
+  run.warnings.push(...compat.warnings)
+  const compatSetting = (k: Exclude<SettingKey, 'listen'>): Setting | undefined => (k === 'logLevel' ? compat.logLevel : k === 'upstream' ? compat.upstream : undefined)
+  const layered = (k: Exclude<SettingKey, 'listen'>, fileKey: string): Sourced<unknown> | undefined =>
+    fromSettingValue(pick(k)) ?? fromSettingValue(compatSetting(k)) ?? fileEntry(file, fileKey)
 
   const upstream = checkAddress(run, layered('upstream', 'upstream') ?? { value: DEFAULTS.upstream, where: fromDefault('upstream') }, false)
   const adminSrc = layered('admin', 'admin')
@@ -304,8 +339,9 @@ export function loadConfig(
     if (upstream !== undefined && formatAddress(admin) === formatAddress(upstream)) run.problems.push(adminSrc.where.problem(`${formatAddress(admin)} is the upstream engine's address`))
   }
   const logLevel = checkLogLevel(run, layered('logLevel', 'log_level'))
-  const drafts = draftListeners(run, file, args.settings.listen ?? envs.settings.listen, pick('policy'))
-  const listeners = checkListeners(run, drafts, { upstream, admin })
+  const drafts = draftListeners(run, file, args.settings.listen ?? envs.settings.listen, pick('policy'), compat.policy)
+  const flagTls = draftFlagTls(run, drafts, pick('tlsCert'), pick('tlsKey'), pick('tlsCa'))
+  const listeners = checkListeners(run, drafts, { upstream, admin, flagTls })
 
   const problems = tidyProblems(run.problems)
   if (problems.length > 0 || upstream === undefined) throw new ConfigError(problems)
@@ -379,10 +415,14 @@ function readLimits(file: ConfigFile): Config['limits'] {
  * `--listen` / DOCKGATE_LISTEN replace the file's listeners; the file's listeners come next; the
  * default listener last. `--policy` / DOCKGATE_POLICY serve every listener that names no policy.
  */
-function draftListeners(run: Run, file: ConfigFile, listen: readonly Setting[] | undefined, policySetting: Setting | undefined): Draft[] {
+function draftListeners(
+  run: Run, file: ConfigFile, listen: readonly Setting[] | undefined, policySetting: Setting | undefined, fromVariables: CompiledPolicy | undefined,
+): Draft[] {
   const defaultPolicy: PolicyChoice = policySetting !== undefined
     ? { ref: policySetting.value, baseDir: run.cwd, origin: (m) => fromSetting(policySetting).problem(m) }
-    : { ref: DEFAULTS.policy, baseDir: run.cwd, origin: (m) => fromDefault('policy').problem(m) }
+    : fromVariables !== undefined
+      ? { ref: fromVariables.name, baseDir: run.cwd, origin: (m) => ({ message: m }), compiled: fromVariables }
+      : { ref: DEFAULTS.policy, baseDir: run.cwd, origin: (m) => fromDefault('policy').problem(m) }
   if (listen !== undefined) return listen.map((s) => ({ listen: { value: s.value, where: fromSetting(s) }, policy: defaultPolicy }))
   const list = file.data['listeners']
   const yaml = file.yaml
@@ -394,13 +434,17 @@ function draftListeners(run: Run, file: ConfigFile, listen: readonly Setting[] |
     const l = raw as Record<string, unknown>
     const at = (key: string): Sourced<unknown> | undefined => (key in l ? { value: l[key], where: fromFile(yaml, ['listeners', i, key]) } : undefined)
     const ref = l['policy']
-    const [mode, owner, group] = [at('mode'), at('owner'), at('group')]
+    const [mode, owner, group, tenant] = [at('mode'), at('owner'), at('group'), at('tenant')]
+    const tls = fileTls(yaml, ['listeners', i, 'tls'], l['tls'], configDir)
     drafts.push({
       listen: at('listen') ?? { value: undefined, where: fromFile(yaml, ['listeners', i]) },
       policy: typeof ref === 'string' ? { ref, baseDir: configDir, origin: (m) => yaml.problem(['listeners', i, 'policy'], m) } : defaultPolicy,
       ...(mode === undefined ? {} : { mode }),
       ...(owner === undefined ? {} : { owner }),
       ...(group === undefined ? {} : { group }),
+      ...(tls === undefined ? {} : { tls }),
+      ...(tenant === undefined ? {} : { tenant }),
+      ...('clients' in l ? { clients: { raw: l['clients'], yaml, at: ['listeners', i] } } : {}),
     })
   })
   if (policySetting !== undefined && drafts.length > 0 && drafts.every((d) => d.policy !== defaultPolicy)) {
@@ -409,18 +453,41 @@ function draftListeners(run: Run, file: ConfigFile, listen: readonly Setting[] |
   return drafts
 }
 
-/** Checks each listener, loads its policy (each file once), and checks them against each other. */
-function checkListeners(run: Run, drafts: readonly Draft[], others: { upstream: Address | undefined; admin: Address | undefined }): ListenerConfig[] {
+/** Checks each listener, loads its policies (each file once), and checks them against each other. */
+function checkListeners(run: Run, drafts: readonly Draft[], others: { upstream: Address | undefined; admin: Address | undefined; flagTls: TlsDraft | undefined }): ListenerConfig[] {
   const loader = new PolicyLoader({ cwd: run.cwd })
   const listeners: ListenerConfig[] = []
   const addresses = new Map<string, string>()
   const policyNames = new Map<string, string>()
-  for (const d of drafts) {
-    const address = checkAddress(run, d.listen, true)
-    const { policy, problems, warnings } = loader.load(d.policy.ref, { baseDir: d.policy.baseDir, origin: d.policy.origin })
+  /** Loads a policy; its name must not be another file's (names label logs and metrics). */
+  const loadPolicy = (ref: string, baseDir: string, origin: RefOrigin): CompiledPolicy | undefined => {
+    const { policy, problems, warnings } = loader.load(ref, { baseDir, origin })
     run.problems.push(...problems)
     run.warnings.push(...warnings)
+    if (policy === undefined) return undefined
+    const other = policyNames.get(policy.name)
+    if (other !== undefined && other !== policy.source) {
+      run.problems.push(origin(`policy name ${JSON.stringify(policy.name)} is also the name of ${displayPath(other, run.cwd)}; names label logs and metrics, so they must differ (set "name:" in one of them)`))
+      return undefined
+    }
+    policyNames.set(policy.name, policy.source)
+    return policy
+  }
+  for (const d of drafts) {
+    const address = checkAddress(run, d.listen, true)
+    // A policy derived from Tecnativa-style variables comes compiled (compat/tecnativa.ts).
+    const policy = d.policy.compiled ?? loadPolicy(d.policy.ref, d.policy.baseDir, d.policy.origin)
     const socket = checkSocketOptions(run, d, address)
+    const tlsDraft = d.tls ?? (address?.kind === 'tcp' ? others.flagTls : undefined)
+    if (d.tls !== undefined && address?.kind === 'unix') run.problems.push(d.tls.where.problem(`applies to tcp:// listeners only, not to ${formatAddress(address)} (a unix socket is protected by its file mode)`))
+    const tls = tlsDraft === undefined || address?.kind !== 'tcp' ? undefined : loadTlsOnce(run, tlsDraft)
+    const tenant = checkTenant(run, d.tenant)
+    const clients = d.clients === undefined ? [] : checkClients(d.clients.raw, {
+      yaml: d.clients.yaml, at: d.clients.at, address, tls: tlsDraft !== undefined && address?.kind !== 'unix', clientCa: tlsDraft?.ca !== undefined,
+      loadPolicy: (ref, origin) => loadPolicy(ref, d.policy.baseDir, origin),
+      lookup: (kind, value) => lookupId(kind, value, kind === 'user' ? run.opts.passwdFile ?? '/etc/passwd' : run.opts.groupFile ?? '/etc/group', run.ids),
+      problems: run.problems, warnings: run.warnings,
+    })
     if (address === undefined) continue
     const key = formatAddress(address)
     const first = addresses.get(key)
@@ -429,19 +496,70 @@ function checkListeners(run: Run, drafts: readonly Draft[], others: { upstream: 
     else addresses.set(key, d.listen.where.label)
     if (others.upstream !== undefined && key === formatAddress(others.upstream)) run.problems.push(d.listen.where.problem(`${key} is the upstream engine's address; dockgate would forward to itself`))
     if (others.admin !== undefined && key === formatAddress(others.admin)) run.problems.push(d.listen.where.problem(`${key} is also the admin address`))
-    if (!isLoopback(address)) {
-      run.warnings.push(d.listen.where.problem(`${key} is reachable from the network without TLS: anyone who can connect gets what policy ${JSON.stringify(policy?.name ?? d.policy.ref)} allows`))
+    const policies = [policy?.name ?? d.policy.ref, ...clients.map((c) => c.policy.name)].map((n) => JSON.stringify(n))
+    const allows = `what ${policies.length > 1 ? `policies ${[...new Set(policies)].join(', ')}` : `policy ${policies[0] ?? ''}`} allow${policies.length > 1 ? '' : 's'}`
+    if (!isLoopback(address) && tlsDraft === undefined) {
+      run.warnings.push(d.listen.where.problem(`${key} is reachable from the network without TLS: anyone who can connect gets ${allows}`))
+    } else if (!isLoopback(address) && tlsDraft !== undefined && tlsDraft.ca === undefined) {
+      run.warnings.push(d.listen.where.problem(`${key} serves TLS without a client CA (tls.ca or --tls-ca): anyone who can connect gets ${allows}`))
     }
     if (policy === undefined) continue
-    const other = policyNames.get(policy.name)
-    if (other !== undefined && other !== policy.source) {
-      run.problems.push(d.policy.origin(`policy name ${JSON.stringify(policy.name)} is also the name of ${displayPath(other, run.cwd)}; names label logs and metrics, so they must differ (set "name:" in one of them)`))
-    } else {
-      policyNames.set(policy.name, policy.source)
-    }
-    listeners.push({ address, policy, ...socket })
+    listeners.push({ address, policy, ...socket, ...(tls === undefined ? {} : { tls }), ...(tenant === undefined ? {} : { tenant }), clients })
   }
   return listeners
+}
+
+function loadTlsOnce(run: Run, d: TlsDraft): TlsMaterial | undefined {
+  if (d.loaded === undefined) {
+    const { tls, problems, warnings } = loadTls(d)
+    run.problems.push(...problems)
+    run.warnings.push(...warnings)
+    d.loaded = tls === undefined ? {} : { tls }
+  }
+  return d.loaded.tls
+}
+
+function checkTenant(run: Run, s: Sourced<unknown> | undefined): string | undefined {
+  if (s === undefined || typeof s.value !== 'string') return undefined // the schema reported it
+  const error = tenantProblem(s.value)
+  if (error !== undefined) run.problems.push(s.where.problem(error))
+  return error === undefined ? s.value : undefined
+}
+
+/** A listener's `tls: { cert, key, ca }`, paths relative to the config file. */
+function fileTls(yaml: YamlFile, path: JsonPath, raw: unknown, dir: string): TlsDraft | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined // absent, or the schema reported it
+  const t = raw as Record<string, unknown>
+  const ref = (k: string): TlsFileRef | undefined => {
+    const v = t[k]
+    return typeof v === 'string' ? { shown: v, abs: resolve(dir, v), problem: (m) => yaml.problem([...path, k], m) } : undefined
+  }
+  const [cert, key, ca] = [ref('cert'), ref('key'), ref('ca')]
+  if (cert === undefined || key === undefined) return undefined // the schema reported it
+  return { cert, key, ...(ca === undefined ? {} : { ca }), where: fromFile(yaml, path) }
+}
+
+/**
+ * --tls-cert/--tls-key/--tls-ca (or DOCKGATE_TLS_*): TLS for every tcp:// listener that has no
+ * `tls:` of its own, as --policy serves listeners that name none. Paths relative to cwd.
+ */
+function draftFlagTls(run: Run, drafts: readonly Draft[], cert: Setting | undefined, key: Setting | undefined, ca: Setting | undefined): TlsDraft | undefined {
+  const given = [cert, key, ca].filter((s): s is Setting => s !== undefined)
+  if (given.length === 0) return undefined
+  const name = (k: 'tlsCert' | 'tlsKey'): string => FLAGS.filter((f) => f.key === k).map((f) => (given[0]!.origin.startsWith('DOCKGATE_') ? f.env : f.flag)).join('')
+  const missing = [cert === undefined ? name('tlsCert') : undefined, key === undefined ? name('tlsKey') : undefined].filter((f) => f !== undefined)
+  if (missing.length > 0) {
+    run.problems.push(fromSetting(given[0]!).problem(`needs ${missing.join(' and ')} as well (a TLS listener needs a certificate and its key)`))
+    return undefined
+  }
+  const tcp = drafts.filter((d) => typeof d.listen.value === 'string' && d.listen.value.startsWith('tcp://'))
+  if (tcp.length === 0) {
+    run.problems.push(fromSetting(given[0]!).problem('applies to tcp:// listeners, and every listener here is a unix socket (protected by its file mode, not TLS)'))
+    return undefined
+  }
+  if (tcp.every((d) => d.tls !== undefined)) run.warnings.push(fromSetting(given[0]!).problem('is not used: every tcp:// listener in the config file has its own tls:'))
+  const ref = (s: Setting): TlsFileRef => ({ shown: s.value, abs: resolve(run.cwd, s.value), problem: (m) => fromSetting(s).problem(m) })
+  return { cert: ref(cert!), key: ref(key!), ...(ca === undefined ? {} : { ca: ref(ca) }), where: fromSetting(given[0]!) }
 }
 
 /** mode, owner and group: unix sockets only; names resolved through /etc/passwd and /etc/group. */
@@ -516,6 +634,8 @@ export function usage(): string {
     'ADDR is unix:///absolute/path.sock or tcp://HOST:PORT (IPv6: tcp://[::1]:2375).',
     'Precedence: options, then environment variables, then the config file, then defaults.',
     `Other variables: ${Object.entries(OTHER_ENV).map(([k, v]) => `${k} (${v})`).join('; ')}.`,
+    'With no policy chosen (no --policy, --config, DOCKGATE_POLICY, DOCKGATE_CONFIG), the variables of Tecnativa\'s',
+    'docker-socket-proxy (CONTAINERS=1, POST=0, …; see README) make the policy; LOG_LEVEL and SOCKET_PATH are read too.',
     '',
     'Presets (--policy NAME, or "extends: [NAME]" in a policy file):',
     ...presets.map(([a, b]) => `${a.padEnd(pwidth)}${b}`),

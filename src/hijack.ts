@@ -108,11 +108,16 @@ function splice(client: Duplex, engine: net.Socket, onClose: () => void): void {
  */
 export function hijack(req: IncomingMessage, client: Duplex, api: ApiRequest, upstream: Upstream, body: Buffer, surplus: Buffer): Promise<HijackOutcome> {
   return new Promise((resolve) => {
-    const headers: Record<string, string | string[]> = {}
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !DROP.has(k)) headers[k] = v
-    headers['connection'] = 'Upgrade'
-    headers['upgrade'] = String(req.headers['upgrade'])
-    headers['content-length'] = String(body.length)
+    // From rawHeaders, in order and one line per value: a repeated header must reach the engine
+    // repeated. BuildKit's session sends one X-Docker-Expose-Session-Grpc-Method line per method and
+    // the engine reads them as a list (moby session/session.go); joined with ", " (req.headers)
+    // they name no method, and the build fails with "no local sources enabled".
+    const headers: string[] = []
+    const raw = req.rawHeaders
+    for (let i = 0; i + 1 < raw.length; i += 2) if (!DROP.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!)
+    // With headers as a list node:http adds no Host of its own: name the engine as it would.
+    const host = 'host' in upstream.target ? `${upstream.target.host.includes(':') ? `[${upstream.target.host}]` : upstream.target.host}:${upstream.target.port}` : 'localhost'
+    headers.push('Host', host, 'Connection', 'Upgrade', 'Upgrade', String(req.headers['upgrade']), 'Content-Length', String(body.length))
     const upReq = http.request({
       ...upstream.target,
       method: api.method,

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import pino, { type Logger } from 'pino'
 import { check } from './check.js'
 import { loadConfig } from './config.js'
+import { allowsOperation } from './policy/allows.js'
 import { ConfigError, formatProblem } from './problems.js'
 import { startDockgate, formatAddress, type RunningDockgate } from './server.js'
 import { ListenError } from './listen.js'
@@ -49,6 +50,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       logger.warn(
         `!!! ${formatAddress(l.address)} uses policy "${l.policy.name}", which allows EVERY Engine API call with body guards OFF. ` +
           `Any client of this socket is root on this host. Use it only to debug or to record traffic. !!!`,
+      )
+    } else if (l.policy.guards.build.grpc && allowsOperation(l.policy, 'BuildKitGrpc')) {
+      logger.warn(
+        `!!! ${formatAddress(l.address)} uses policy "${l.policy.name}", which opens POST /grpc (BuildKit's raw gRPC API, guards.build.grpc). ` +
+          'dockgate cannot inspect it: every build option passes unchecked, including host networking for build steps and, ' +
+          'where the daemon allows it, the security.insecure entitlement (privileged build steps). !!!',
       )
     }
   }

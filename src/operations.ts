@@ -1,6 +1,6 @@
 /**
  * What dockgate knows about each Engine API operation, in one table: the one place to look up
- * how a request for it is read, checked and forwarded (STYLE.md, "Knowledge is kept as data").
+ * how a request for it is read, checked and forwarded: facts as data, not as code spread over the request path.
  *
  * The route facts (method, path template, stream kind) are generated from the specs into
  * endpoints-table.ts; the facts below are written by hand, per operationId, from the engine's
@@ -10,6 +10,7 @@
  * existing container, has a decided guard and target treatment.
  */
 import { putArchiveGuard } from './guards/archive.js'
+import { buildKitGrpcGuard } from './guards/buildkit.js'
 import { checkpointCreateGuard } from './guards/checkpoint.js'
 import { containerCreateGuard } from './guards/container-create.js'
 import { containerStartGuard } from './guards/container-start.js'
@@ -132,8 +133,9 @@ export const OPERATION_FACTS: Readonly<Record<string, OperationFacts>> = {
   ExecResize: { body: 'none', target: exec('change') },
   // Starting an exec runs its command (as created, maybe privileged) in its container.
   ExecStart: { body: 'json', target: exec('enter'), escalating: true },
-  // Raw BuildKit control API over h2c: nothing in it can be inspected. Allowed only by a rule.
-  BuildKitGrpc: { body: 'stream' },
+  // Raw BuildKit control API over h2c: nothing in it can be inspected; refused unless
+  // guards.build.grpc says otherwise (buildkit.ts).
+  BuildKitGrpc: { body: 'stream', guard: buildKitGrpcGuard, escalating: true },
   // Pull (fromImage=) or import (fromSrc=: a URL the engine fetches, or `-`, the body).
   ImageCreate: { body: 'stream', guard: imageCreateGuard, escalating: true },
   ImageGetAll: NONE,
@@ -184,7 +186,8 @@ export const OPERATION_FACTS: Readonly<Record<string, OperationFacts>> = {
   ServiceDelete: { body: 'none', target: object('service', 'change') },
   ServiceLogs: { body: 'none', target: object('service', 'read') },
   ServiceUpdate: { body: 'json', guard: serviceGuard, target: object('service', 'change'), escalating: true },
-  // BuildKit session: h2c carrying the build's files, secrets and SSH agent. Allowed only by a rule.
+  // BuildKit session: h2c carrying the build's files, secrets and SSH agent. A policy may allow
+  // it only together with a build it allows (policy/session-rule.ts, at load).
   Session: { body: 'stream' },
   SwarmInspect: NONE,
   SwarmInit: { body: 'json', guard: swarmGuard, escalating: true },

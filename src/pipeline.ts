@@ -21,10 +21,15 @@ import { sendError, sendErrorRaw } from './respond.js'
 import { audit, type AuditRecord } from './audit.js'
 import type { Metrics } from './metrics.js'
 import type { ApiRequest } from './types.js'
+import type { ConnectionClient } from './connection.js'
 
-/** Everything a listener's requests need; built once per listener by server.ts. */
+/**
+ * Everything a connection's requests need. server.ts builds one per listener (and per `clients:`
+ * entry) at start, and derives one per connection from it with the connection's `client`.
+ */
 export interface ListenerContext {
   readonly listener: string
+  /** The connection's policy: its `clients:` entry's, else the listener's. */
   readonly policy: CompiledPolicy
   /** The admission steps' view of this listener (policy, self, engine lookups, mode). */
   readonly admission: AdmissionContext
@@ -42,6 +47,8 @@ export interface ListenerContext {
    * through young-generation GCs (bench: RSS 118 → 260 MiB and +20% CPU under HEAD /_ping load).
    */
   readonly trackStream: (res: ServerResponse) => void
+  /** Who is calling on this connection, and what that decided (connection.ts). */
+  readonly client: ConnectionClient
 }
 
 function asDockgateError(err: unknown, logger: Logger): DockgateError {
@@ -58,6 +65,7 @@ function record(ctx: ListenerContext, req: IncomingMessage, api: ApiRequest | un
   const rec: AuditRecord = {
     listener: ctx.listener,
     policy: ctx.policy.name,
+    client: ctx.client.audit,
     method: req.method ?? '',
     // Never the query: it can carry credentials.
     path: api?.path ?? (req.url ?? '').split('?')[0]!.slice(0, 200),
@@ -158,7 +166,7 @@ export function handleClientError(ctx: ListenerContext, err: NodeJS.ErrnoExcepti
   const why = err.reason ?? err.message
   const e = new DockgateError('DG_REQ_MALFORMED_HTTP', `malformed HTTP request: ${why} (${err.code ?? 'parse error'}); nothing was forwarded`)
   const operation = 'unknown'
-  audit(ctx.logger, { listener: ctx.listener, policy: ctx.policy.name, method: '', path: '', operation, durationMs: 0, ...refusalFields(e) })
+  audit(ctx.logger, { listener: ctx.listener, policy: ctx.policy.name, client: ctx.client.audit, method: '', path: '', operation, durationMs: 0, ...refusalFields(e) })
   ctx.metrics.requests.inc({ decision: 'deny', operation, policy: ctx.policy.name, code: e.code })
   sendErrorRaw(socket, e)
   // Then close both ways, as node:http does for its own 400s: the request whose body broke may be
@@ -180,6 +188,7 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     return held.bytes
   }
   try {
+    if (ctx.client.refusal) throw ctx.client.refusal
     const result = admit(ctx.admission, headOf(req, false), read, (a) => {
       api = a
     })
@@ -209,9 +218,18 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     ctx.metrics.openStreams.inc({ kind })
     ctx.trackStream(res)
   }
-  const outcome = await ctx.forwarder.forward(req, res, api, admitted.body)
+  const outcome = await ctx.forwarder.forward(req, res, api, admitted.body, admitted.filter)
   held?.release()
   if (kind !== 'none') ctx.metrics.openStreams.dec({ kind })
+  if (!outcome.ok && 'refused' in outcome) {
+    // The body filter refused mid-stream (a build context's Dockerfile): the engine's request was
+    // cut short. Answer, and read the rest of the upload to the void as for an early refusal.
+    const e = asDockgateError(outcome.refused, ctx.logger)
+    record(ctx, req, api, started, refusalFields(e))
+    if (!req.complete && hasBody(req.headers)) discardBody(req)
+    sendError(res, e, req.method ?? 'GET')
+    return
+  }
   if (!outcome.ok && outcome.error) {
     ctx.metrics.upstreamErrors.inc({ code: outcome.error.code })
     record(ctx, req, api, started, { ...refusalFields(outcome.error), decision: 'error', rule: admitted.rule })
@@ -240,6 +258,7 @@ export async function handleUpgrade(ctx: ListenerContext, req: IncomingMessage, 
   let admitted: Admitted
   let body: Buffer
   try {
+    if (ctx.client.refusal) throw ctx.client.refusal
     const result = admit(ctx.admission, headOf(req, true), read, (a) => {
       api = a
     })

@@ -220,6 +220,19 @@ function bodyRefusal(api: ApiRequest, policy: CompiledPolicy, violations: readon
   })
 }
 
+/** The checks that need no engine: references that name dockgate by a name or id it knows. */
+export function checkTargetsStatic(t: TargetContext, api: ApiRequest, guard: OperationGuard | undefined, body: JsonValue | undefined): void {
+  if (t.policy.unguarded) return
+  const target = api.operation.target
+  const ref = targetRef(api)
+  if (target?.kind === 'container' && target.reach !== 'read' && ref !== undefined && isSelf(ref, t.self)) {
+    t.refuse(selfRefusal(api, t.policy, 'param' in target.from ? `params.${target.from.param}` : `query.${target.from.query}`, ref))
+  }
+  for (const r of body === undefined || guard?.references === undefined ? [] : guard.references(body)) {
+    if (r.kind === 'container' && isSelf(r.ref, t.self)) t.refuse(selfRefusal(api, t.policy, r.field, r.ref))
+  }
+}
+
 /**
  * Resolves and checks what the request names, then returns the request to forward (by full id)
  * and, when references in it were rewritten, the body. Under an unguarded policy (`full`) nothing

@@ -267,7 +267,14 @@ export function compileGuardRules(raw: unknown, base: GuardRules): { rules: Guar
     },
     plugins: compilePlugins(top.sub('plugins'), base.plugins),
     images: { fromSrc: images.bool('from_src', base.images.fromSrc), import: images.bool('import', base.images.import), pull: images.optionalGlobs('pull', base.images.pull) },
-    build: { remote: build.bool('remote', base.build.remote), networkHost: build.bool('network_host', base.build.networkHost) },
+    build: {
+      remote: build.bool('remote', base.build.remote),
+      networkHost: build.bool('network_host', base.build.networkHost),
+      outputs: build.strings('outputs') ?? base.build.outputs,
+      push: build.bool('push', base.build.push),
+      grpc: build.bool('grpc', base.build.grpc),
+      fetchUrls: build.bool('fetch_urls', base.build.fetchUrls),
+    },
     swarm: { allow: top.sub('swarm').bool('allow', base.swarm.allow) },
     networks: {
       drivers: networks.globs('drivers', base.networks.drivers),

@@ -16,6 +16,7 @@ import { deepFreeze } from './freeze.js'
 import { compileGlob, looksLikeGlob, operationsMatching, type CompiledGlob } from './glob.js'
 import { guardsValid, parsePolicy, type PolicyDoc, type RuleDoc } from './load.js'
 import { listPresets, presetDir, resolvePolicyRef, type PolicyRef } from './presets.js'
+import { sessionProblems } from './session-rule.js'
 
 /** One rule, ready for decide(). */
 export interface CompiledRule {
@@ -199,6 +200,7 @@ export class PolicyLoader {
     }
 
     const unguarded = order.some((e) => e.doc?.unguarded === true)
+    if (!unguarded) problems.push(...sessionProblems(rules, guards))
     const rootDoc = root?.doc
     if (rootDoc !== undefined && rules.length === 0 && !unguarded && problems.length === 0) {
       warnings.push(rootDoc.yaml.problem(['rules'], 'the policy has no rules: it allows nothing but /_ping', true))

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.js'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { makeCerts } from '../support/tls.js'
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 const yamlBlocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!)
@@ -26,6 +27,22 @@ describe('README examples are valid', () => {
       expect('listeners' in config && config.listeners.map((l) => l.policy.name)).toEqual(['container-operator', 'read-only'])
     } finally {
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+  test('the clients example loads (its TLS files replaced by test certificates)', () => {
+    const block = yamlBlocks.find((b) => /clients:/.test(b))!
+    const certs = makeCerts({})
+    try {
+      const file = join(certs.dir, 'dockgate.yaml')
+      writeFileSync(file, block.replaceAll('/etc/dockgate/server.pem', certs.server.cert).replaceAll('/etc/dockgate/server.key', certs.server.key).replaceAll('/etc/dockgate/ca.pem', certs.ca))
+      const fixtures = new URL('../fixtures/configs/', import.meta.url).pathname
+      const config = loadConfig(['--config', file], {}, { passwdFile: `${fixtures}passwd`, groupFile: `${fixtures}group` })
+      expect('listeners' in config && config.listeners.map((l) => [l.policy.name, l.clients.map((c) => `${c.label}:${c.match.kind}->${c.policy.name}`)])).toEqual([
+        ['read-only', ['clients[0]:uid->container-operator', 'ci-group:gid->events-only']],
+        ['read-only', ['clients[0]:subject->container-operator']],
+      ])
+    } finally {
+      certs.remove()
     }
   })
 })

@@ -8,6 +8,10 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import { DEFAULTS, loadConfig, usage, type Config } from '../../../src/config.js'
 import { ConfigError, formatProblem } from '../../../src/problems.js'
+import { listPresets } from '../../../src/policy/presets.js'
+
+/** The shipped presets, as the "unknown preset" message lists them. */
+const PRESETS = listPresets().join(', ')
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '')
 const C = 'test/fixtures/configs'
@@ -102,7 +106,7 @@ describe('the config file', () => {
       `${C}/broken-keys.yaml:2:12: log_level: unknown log level "verbose"; use fatal, error, warn, info, debug, trace, silent`,
       `${C}/broken-keys.yaml:3:23: limits.body_bytes: must be at least 1, not 0`,
       `${C}/broken-keys.yaml:3:26: limits.body_timout_ms: unknown key "body_timout_ms" (did you mean body_timeout_ms? allowed keys: body_bytes, body_timeout_ms, body_budget_bytes, lookup_timeout_ms)`,
-      `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, owner, group)`,
+      `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, owner, group, tls, tenant, clients)`,
       `${C}/broken-keys.yaml:7:5: listeners[1]: missing key "listen"`,
     ]],
     ['duplicate YAML key', 'broken-syntax.yaml', [
@@ -121,7 +125,7 @@ describe('the config file', () => {
       `${C}/broken-values.yaml:14:11: listeners[5].mode: applies to unix sockets only, not to tcp://127.0.0.1:2375`,
       `${C}/broken-values.yaml:15:12: listeners[5].owner: applies to unix sockets only, not to tcp://127.0.0.1:2375`,
       `${C}/broken-values.yaml:16:13: listeners[6].listen: unix:///run/a.sock is already the address of another listener (${C}/broken-values.yaml:7:13)`,
-      `${C}/broken-values.yaml:17:13: listeners[6].policy: unknown preset "reed-only" (did you mean read-only?); presets: container-operator, events-only, full, read-only`,
+      `${C}/broken-values.yaml:17:13: listeners[6].policy: unknown preset "reed-only" (did you mean read-only?); presets: ${PRESETS}`,
       `${C}/broken-values.yaml:21:13: listeners[8].policy: cannot read policy "./policies/missing.yaml": no such file`,
       `${C}/policies/broken.yaml:2:12: rules[0].allow: unknown operation "ContainerLst" (did you mean ContainerList, ContainerLogs or ContainerStop?)`,
     ]],
@@ -256,7 +260,7 @@ describe('invalid flags and variables, each with its message', () => {
     ['bad DOCKGATE_LOG_LEVEL', [], { DOCKGATE_LOG_LEVEL: 'WARN' },
       ['DOCKGATE_LOG_LEVEL: unknown log level "WARN" (did you mean warn?); use fatal, error, warn, info, debug, trace, silent']],
     ['unknown --policy preset', ['--policy', 'read-onyl'], {},
-      ['--policy: unknown preset "read-onyl" (did you mean read-only?); presets: container-operator, events-only, full, read-only']],
+      [`--policy: unknown preset "read-onyl" (did you mean read-only?); presets: ${PRESETS}`]],
     ['missing DOCKGATE_POLICY file', [], { DOCKGATE_POLICY: './nope.yaml' },
       ['DOCKGATE_POLICY: cannot read policy "./nope.yaml": no such file']],
     ['a broken --policy file: its problems, at their place', ['--policy', 'test/fixtures/policies/broken/unguarded.yaml'], {},
@@ -291,7 +295,7 @@ describe('invalid flags and variables, each with its message', () => {
       // log_level in the file is overridden by --log-level, so its bad value is not read
       `${C}/broken-keys.yaml:3:23: limits.body_bytes: must be at least 1, not 0`,
       `${C}/broken-keys.yaml:3:26: limits.body_timout_ms: unknown key "body_timout_ms" (did you mean body_timeout_ms? allowed keys: body_bytes, body_timeout_ms, body_budget_bytes, lookup_timeout_ms)`,
-      `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, owner, group)`,
+      `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, owner, group, tls, tenant, clients)`,
       `${C}/broken-keys.yaml:7:5: listeners[1]: missing key "listen"`,
     ])
   })

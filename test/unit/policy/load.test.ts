@@ -2,10 +2,16 @@
  * Policy files, good and broken, with the exact messages a user sees (`file:line:col: message`).
  * Fixtures: test/fixtures/policies/{good,broken,warn}/.
  */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import { compilePolicyText, loadPolicy, PolicyLoader } from '../../../src/policy/compile.js'
 import { ConfigError, formatProblem } from '../../../src/problems.js'
+import { listPresets } from '../../../src/policy/presets.js'
+
+/** The shipped presets, as the "unknown preset" message lists them. */
+const PRESETS = listPresets().join(', ')
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url))
 const F = 'test/fixtures/policies'
@@ -78,7 +84,7 @@ describe('broken policy files: every problem, exactly as printed', () => {
       `${F}/broken/not-a-mapping.yaml:1:1: must be a mapping, not a list`,
     ]],
     ['extends: unknown preset, missing file, the same preset twice', 'broken/bad-extends.yaml', [
-      `${F}/broken/bad-extends.yaml:1:11: extends[0]: unknown preset "reed-only" (did you mean read-only?); presets: container-operator, events-only, full, read-only`,
+      `${F}/broken/bad-extends.yaml:1:11: extends[0]: unknown preset "reed-only" (did you mean read-only?); presets: ${PRESETS}`,
       `${F}/broken/bad-extends.yaml:1:22: extends[1]: cannot read policy "./missing.yaml": no such file`,
       `${F}/broken/bad-extends.yaml:1:49: extends[3]: "read-only" is already extended`,
     ]],
@@ -100,7 +106,7 @@ describe('broken policy files: every problem, exactly as printed', () => {
       `${F}/broken/bad-name.yaml:4:11: rules[0].name: "two words" is not a valid rule name (letters, digits, ".", "_", "-"; at most 64)`,
     ]],
     ['many problems in one file, all reported together, in file order', 'broken/many.yaml', [
-      `${F}/broken/many.yaml:2:11: extends[0]: unknown preset "read-onyl" (did you mean read-only?); presets: container-operator, events-only, full, read-only`,
+      `${F}/broken/many.yaml:2:11: extends[0]: unknown preset "read-onyl" (did you mean read-only?); presets: ${PRESETS}`,
       `${F}/broken/many.yaml:4:12: rules[0].allow: unknown operation "ContainerCreat" (did you mean ContainerCreate?)`,
       `${F}/broken/many.yaml:5:5: rules[1].alow: unknown key "alow" (did you mean allow? allowed keys: allow, deny, name)`,
       `${F}/broken/many.yaml:6:12: rules[2].allow: "GET /containers/*/jsno" matches no Engine API endpoint`,
@@ -137,11 +143,11 @@ describe('broken policy files: every problem, exactly as printed', () => {
   })
 
   test.each<[string, string, string]>([
-    ['unknown preset, with a suggestion', 'reed-only', 'unknown preset "reed-only" (did you mean read-only?); presets: container-operator, events-only, full, read-only'],
-    ['preset names are lower case', 'Read-Only', 'unknown preset "Read-Only" (did you mean read-only?); presets: container-operator, events-only, full, read-only'],
+    ['unknown preset, with a suggestion', 'reed-only', `unknown preset "reed-only" (did you mean read-only?); presets: ${PRESETS}`],
+    ['preset names are lower case', 'Read-Only', `unknown preset "Read-Only" (did you mean read-only?); presets: ${PRESETS}`],
     ['missing file', './nope.yaml', 'cannot read policy "./nope.yaml": no such file'],
     ['a directory', './test/', 'cannot read policy "./test/": is a directory'],
-    ['a bare name that is a local file is still a preset name', 'package', 'unknown preset "package"; presets: container-operator, events-only, full, read-only'],
+    ['a bare name that is a local file is still a preset name', 'package', `unknown preset "package"; presets: ${PRESETS}`],
   ])('reference: %s', (_name, ref, message) => {
     const err = catchConfigError(() => loadPolicy(ref, { cwd: repoRoot }))
     expect(err.problems.map(formatProblem)).toEqual([message])
@@ -150,7 +156,7 @@ describe('broken policy files: every problem, exactly as printed', () => {
   test('a bare name next to a same-named file hints at ./name.yaml', () => {
     const err = catchConfigError(() => compilePolicyText('extends: [base]\nrules: []\n', { cwd: repoRoot, file: `${F}/good/x.yaml` }))
     expect(err.problems.map(formatProblem)).toEqual([
-      `${F}/good/x.yaml:1:11: extends[0]: unknown preset "base"; presets: container-operator, events-only, full, read-only; for the file base.yaml here, write ./base.yaml`,
+      `${F}/good/x.yaml:1:11: extends[0]: unknown preset "base"; presets: ${PRESETS}; for the file base.yaml here, write ./base.yaml`,
     ])
   })
 })
@@ -273,3 +279,35 @@ function catchConfigError(fn: () => unknown): ConfigError {
   }
   throw new Error('expected a ConfigError')
 }
+
+/** `line:col` of the first occurrence of `needle` in a repository file. */
+function at(file: string, needle: string): string {
+  const lines = readFileSync(join(repoRoot, file), 'utf8').split('\n')
+  const line = lines.findIndex((l) => l.includes(needle))
+  return `${line + 1}:${lines[line]!.indexOf(needle) + 1}`
+}
+
+describe('a BuildKit session only with a build the policy allows', () => {
+  const S = 'Session (POST /session, a BuildKit session) is allowed by rule'
+  const tail = 'but no build is: a session only serves a build the policy allows; allow ImageBuild too (or drop Session)'
+  test.each([
+    ['Session alone', 'rules:\n  - name: s\n    allow: [ContainerList, Session]\n', `policy.yaml:3:28: rules[0].allow[1]: ${S} s, ${tail}`],
+    ['a glob that opens /session', 'rules:\n  - allow: "POST /session"\n', `policy.yaml:2:12: rules[0].allow: ${S} policy.yaml:rules[0], ${tail}`],
+    ['a glob for every POST', 'rules:\n  - name: posts\n    allow: "POST /**"\n  - deny: ImageBuild\n    name: no-build\n', `policy.yaml:3:12: rules[0].allow: ${S} posts, ${tail}`],
+    ['Session with /grpc that its guard still refuses', 'rules:\n  - name: s\n    allow: [Session, BuildKitGrpc]\n', `policy.yaml:3:13: rules[0].allow[0]: ${S} s, ${tail}`],
+    ['ci with its builds denied', 'extends: [ci]\nrules:\n  - deny: ImageBuild\n', `policies/ci.yaml:${at('policies/ci.yaml', 'Session]')}: rules[6].allow[2]: ${S} build, ${tail}`],
+  ])('refused at load time: %s', (_name, text, message) => {
+    const err = catchConfigError(() => compilePolicyText(text, { cwd: repoRoot }))
+    expect(err.problems.map(formatProblem)).toEqual([message])
+  })
+
+  test.each([
+    ['with ImageBuild', 'rules:\n  - allow: [ImageBuild, Session]\n'],
+    ['with /grpc opened by its guard', 'rules:\n  - allow: [BuildKitGrpc, Session]\nguards:\n  build: { grpc: true }\n'],
+    ['the ci preset', 'extends: [ci]\n'],
+    ['full (guards off, everything allowed)', 'extends: [full]\n'],
+    ['a denied Session', 'extends: [ci]\nrules:\n  - deny: [ImageBuild, Session]\n'],
+  ])('accepted: %s', (_name, text) => {
+    expect(compilePolicyText(text, { cwd: repoRoot }).name).toBe('policy')
+  })
+})
