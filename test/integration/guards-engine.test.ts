@@ -1046,7 +1046,9 @@ describe('engine behaviour the guards rely on', () => {
     const out = await waitOutput(engineSocket, id)
     return { ...out, inspect: await inspectContainer(engineSocket, id) }
   }
-  const SCRIPT = 'ls /sys/class/net; busybox readlink /proc/self/ns/net'
+  // One name per line: with a TTY, ls prints columns, whose order depends on how many interfaces
+  // the host has.
+  const SCRIPT = 'ls -1 /sys/class/net; busybox readlink /proc/self/ns/net'
   const words = (s: string): string[] => s.split(/\s+/).filter((w) => w !== '')
 
   test('NetworkMode = the id of the host network passes the guard, and the engine gives the container its own network namespace (only lo), not the host\'s', async () => {
