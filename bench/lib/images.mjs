@@ -1,5 +1,5 @@
 /**
- * The bench's images, made without a registry (../shared/testing.md, "Images without a
+ * The bench's images, made without a registry (docs/testing.md, "Images without a
  * registry"): a root filesystem with the static busybox, tarred by tar(1) and sent to the import
  * endpoint (`POST /images/create?fromSrc=-`, what `docker import` calls). The big image adds
  * /big.bin of random bytes (incompressible, so no layer of the pipeline can cheat).

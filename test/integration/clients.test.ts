@@ -3,6 +3,9 @@
 // remove; attach both ways (hijacked with stdin, and the engine's plain 200 raw stream without
 // Upgrade, which goes through forward.ts rather than hijack.ts). testcontainers, which caches its
 // engine client per process, is pointed at dockgate once for this whole file (issue 2).
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
@@ -18,6 +21,12 @@ const PREFIX = 'dgc-'
 
 let proxy: TestProxy
 let clients: Record<Target, Docker>
+/**
+ * testcontainers writes a lock file into the temp dir (testcontainers-node-<uid>.lock, from
+ * build/reaper/reaper.js) and leaves it there. It gets a temp dir of its own (TMPDIR, which its
+ * `tmp` package reads at each use), removed after this file; the caller's TMPDIR comes back.
+ */
+let tcTmp: { dir: string; saved: string | undefined } | undefined
 
 beforeAll(async () => {
   proxy = await startProxy({ policy: 'full', engineSocket })
@@ -27,9 +36,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await removeContainersLabelled(engineSocket, `${LABEL_KEY}=${LABEL_VALUE}`)
   await proxy?.close()
+  if (tcTmp !== undefined) {
+    if (tcTmp.saved === undefined) delete process.env.TMPDIR
+    else process.env.TMPDIR = tcTmp.saved
+    rmSync(tcTmp.dir, { recursive: true, force: true })
+  }
 })
 
-/** Container options every test uses: the test image, no network (../shared/testing.md), our label. */
+/** Container options every test uses: the test image, no network (docs/testing.md), our label. */
 function spec(name: string, cmd: string[], extra: Docker.ContainerCreateOptions = {}): Docker.ContainerCreateOptions {
   return { name, Image: BUSYBOX_IMAGE, Cmd: cmd, Labels: { [LABEL_KEY]: LABEL_VALUE }, ...extra, HostConfig: { NetworkMode: 'none', ...extra.HostConfig } }
 }
@@ -179,6 +193,8 @@ describe('testcontainers', () => {
   test('start (wait for a log line), logs, exec with output and exit code, stop (and remove)', async () => {
     // Before testcontainers makes its (cached, per-process) client: this file's client is dockgate.
     useTestcontainers(proxy.host)
+    tcTmp = { dir: mkdtempSync(join(tmpdir(), 'dockgate-tc-')), saved: process.env.TMPDIR }
+    process.env.TMPDIR = tcTmp.dir
     const { GenericContainer, Wait } = await import('testcontainers')
     const before = proxy.audits().length
 

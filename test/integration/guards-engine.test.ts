@@ -1,13 +1,13 @@
 // Differential tests of the body guards against the real engine (issue 3, "How it is tested").
 //
-// Every escalation vector of ../shared/engine-notes.md ("Escalation paths a no-privileged policy
-// must close") is written the way an attacker sends it, as raw bytes, and sent twice with the same
-// bytes: once to the engine's own socket, to prove the engine acts on it (inspect what it made),
+// Every escalation vector of docs/engine-notes.md ("Escalation paths") is written the way an
+// attacker sends it, as raw bytes, and sent twice with the same bytes: once to the engine's own
+// socket, to prove the engine acts on it (inspect what it made) or refuses it itself,
 // and once through dockgate, which must refuse it while the engine stays untouched: a recording
 // relay between dockgate and the engine (test/support/tap.ts) shows that not one byte reached it,
 // and the engine's containers, volumes, networks, plugins and swarm state are as before.
 //
-// Network rule of these machines (shared/testing.md): loopback and unix sockets only. Containers
+// Network rule of these machines (docs/testing.md): loopback and unix sockets only. Containers
 // use NetworkMode `none` (or `host` where a test is about host networking); nothing is pulled or
 // fetched: requests that would make the engine reach out are also blocked by the tap, as a safety
 // net, and the tests require that dockgate never even sent them. Privileged containers are
@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, test } from 'vitest'
 import { compilePolicyText, type CompiledPolicy } from '../../src/policy/compile.js'
+import { engineFacts, OLD_API_REFUSAL } from '../support/engine-facts.js'
 import { call, inspectContainer, removeByPrefix, snapshot, tarOneFile, waitOutput, type EngineJson, type EngineSnapshot } from '../support/engine-state.js'
 import { BIG_IMAGE, BUSYBOX_IMAGE } from '../support/images.js'
 import { startProxy, type TestProxy } from '../support/proxy.js'
@@ -25,6 +26,7 @@ import { startTap, type Tap, type TapRequest } from '../support/tap.js'
 import { createRequest, send, type WireRequest } from '../support/wire.js'
 
 const engineSocket = inject('engineSocket')
+const facts = engineFacts()
 /** Every container and volume these tests make starts with this; afterAll removes them. */
 const PREFIX = 'dg-ge-'
 
@@ -155,6 +157,15 @@ interface CreateVector {
 const deny = (...m: string[]) => () => m
 const body = (text: string) => () => text
 
+/**
+ * What the engine makes of a privileged create sent at API 1.23: dockerd 20.10 serves that version
+ * and creates the container privileged; 26.1 serves nothing below 1.24 and refuses it itself
+ * (docs/engine-notes.md, "Engine differences"). dockgate refuses it on both.
+ */
+function oldApiPrivileged(): CreateVector['engine'] {
+  return facts.servesOldApi ? (c) => expect(c.HostConfig.Privileged).toBe(true) : { refuses: 400, message: OLD_API_REFUSAL }
+}
+
 /** Namespace vectors: the field set to `host` or to the sleeper's namespace. */
 function namespaceVectors(): CreateVector[] {
   const out: CreateVector[] = []
@@ -221,7 +232,7 @@ const CREATE_VECTORS: CreateVector[] = [
   },
   // --- legacy top-level HostConfig fields (runconfig ContainerConfigWrapper embeds *HostConfig)
   {
-    name: 'legacy top-level Privileged — dockerd 20.10 honours it when HostConfig is absent (inspect: HostConfig.Privileged=true)',
+    name: 'legacy top-level Privileged — the engine honours it when HostConfig is absent (inspect: HostConfig.Privileged=true)',
     body: body(`{${IMG},"Privileged":true,"NetworkMode":"none"}`),
     engine: (c) => {
       expect(c.HostConfig.Privileged).toBe(true)
@@ -231,7 +242,7 @@ const CREATE_VECTORS: CreateVector[] = [
     mentions: deny(violation('Privileged', 'true', 'container.legacy_hostconfig'), violation('NetworkMode', '"none"', 'container.legacy_hostconfig')),
   },
   {
-    name: 'legacy top-level Binds — dockerd 20.10 honours it when HostConfig is absent (inspect: /etc bind-mounted at /x)',
+    name: 'legacy top-level Binds — the engine honours it when HostConfig is absent (inspect: /etc bind-mounted at /x)',
     body: body(`{${IMG},"Binds":["/etc:/x"],"NetworkMode":"none"}`),
     engine: (c) => {
       expect(c.HostConfig.Binds).toEqual(['/etc:/x'])
@@ -240,7 +251,7 @@ const CREATE_VECTORS: CreateVector[] = [
     status: 403, code: 'DG_DENY_BODY', mentions: deny(violation('Binds', '["/etc:/x"]', 'container.legacy_hostconfig')),
   },
   {
-    name: 'legacy top-level Privileged next to a HostConfig — dockerd 20.10 ignores the top-level copy then; refused anyway',
+    name: 'legacy top-level Privileged next to a HostConfig — the engine ignores the top-level copy then; refused anyway',
     body: body(`{${IMG},"Privileged":true,"HostConfig":{"NetworkMode":"none"}}`),
     engine: (c) => expect(c.HostConfig.Privileged).toBe(false),
     status: 403, code: 'DG_DENY_BODY', mentions: deny(violation('Privileged', 'true', 'container.legacy_hostconfig')),
@@ -250,7 +261,7 @@ const CREATE_VECTORS: CreateVector[] = [
   { name: 'CapAdd ALL', body: body(hc('"CapAdd":["ALL"]')), engine: (c) => expect(c.HostConfig.CapAdd).toEqual(['ALL']), status: 403, code: 'DG_DENY_BODY', mentions: deny(violation('HostConfig.CapAdd[0]', '"ALL"', 'container.capabilities')) },
   { name: 'CapAdd cap_sys_admin (the engine upper-cases)', body: body(hc('"CapAdd":["cap_sys_admin"]')), engine: (c) => expect(c.HostConfig.CapAdd).toEqual(['cap_sys_admin']), status: 403, code: 'DG_DENY_BODY', mentions: deny(violation('HostConfig.CapAdd[0]', '"cap_sys_admin"', 'container.capabilities')) },
   {
-    name: 'HostConfig.Capabilities — dockerd 20.10 drops the field (inspect: null); refused anyway',
+    name: 'HostConfig.Capabilities — the engine drops the field (inspect: null); refused anyway',
     body: body(hc('"Capabilities":["CAP_SYS_ADMIN"]')),
     engine: (c) => expect(c.HostConfig.Capabilities ?? null).toBeNull(),
     status: 403, code: 'DG_DENY_BODY', mentions: deny(violation('HostConfig.Capabilities[0]', '"CAP_SYS_ADMIN"', 'container.capabilities')),
@@ -317,7 +328,7 @@ const CREATE_VECTORS: CreateVector[] = [
     status: 403, code: 'DG_DENY_BODY', mentions: deny(violation('HostConfig.SecurityOpt[0]', `"${opt}"`, 'container.security_opt')),
   })),
   {
-    name: 'SecurityOpt systempaths=unconfined — dockerd 20.10 answers 500 "invalid --security-opt" to it raw (the CLI sends empty MaskedPaths/ReadonlyPaths instead); refused',
+    name: 'SecurityOpt systempaths=unconfined — the engine answers 500 "invalid --security-opt" to it raw (the CLI sends empty MaskedPaths/ReadonlyPaths instead); refused',
     body: body(hc('"SecurityOpt":["systempaths=unconfined"]')),
     engine: { refuses: 500, message: /invalid --security-opt 2: "systempaths=unconfined"/ },
     status: 403, code: 'DG_DENY_BODY', mentions: deny(violation('HostConfig.SecurityOpt[0]', '"systempaths=unconfined"', 'container.security_opt')),
@@ -373,15 +384,15 @@ const CREATE_VECTORS: CreateVector[] = [
     status: 400, code: 'DG_REQ_BAD_UPGRADE', mentions: deny('ContainerCreate (POST /containers/create) does not take over the connection'),
   },
   {
-    name: '/v1.23/ prefix',
+    name: '/v1.23/ prefix (20.10 serves it; 26.1 refuses the version itself)',
     body: body(PRIVILEGED), wire: (name) => ({ target: `/v1.23/containers/create?name=${name}` }),
-    engine: (c) => expect(c.HostConfig.Privileged).toBe(true),
+    engine: oldApiPrivileged(),
     status: 403, code: 'DG_DENY_API_VERSION', mentions: deny('API version 1.23 is below the floor 1.24 (guards.api_version_floor)'),
   },
   {
     name: '/v1.023/ prefix (the engine reads 1.23)',
     body: body(PRIVILEGED), wire: (name) => ({ target: `/v1.023/containers/create?name=${name}` }),
-    engine: (c) => expect(c.HostConfig.Privileged).toBe(true),
+    engine: oldApiPrivileged(),
     status: 403, code: 'DG_DENY_API_VERSION', mentions: deny('API version 1.023 is below the floor 1.24'),
   },
 ]
@@ -541,16 +552,26 @@ describe('ContainerStart with a HostConfig body', () => {
   const CLEAN = { Image: BUSYBOX_IMAGE, Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'none' } }
   const START_BODY = '{"Binds":["/etc:/hostetc"]}'
 
-  test('dockerd 20.10 applies {"Binds":["/etc:/hostetc"]} sent to POST /v1.23/containers/{id}/start (direct: /etc is mounted)', async () => {
+  // Engine difference (docs/engine-notes.md): dockerd 20.10 serves API 1.23 and applies the body;
+  // 26.1 serves nothing below 1.24 and refuses the request itself, leaving the container clean.
+  test('direct: {"Binds":["/etc:/hostetc"]} sent to POST /v1.23/containers/{id}/start mounts /etc on dockerd 20.10; 26.1 refuses API 1.23 (400)', async () => {
     const name = fresh('start-d')
     expect((await call(engineSocket, 'POST', `/containers/create?name=${name}`, CLEAN)).status).toBe(201)
     expect((await inspectContainer(engineSocket, name)).HostConfig.Binds).toBeNull()
     const res = await send(engineSocket, { method: 'POST', target: `/v1.23/containers/${name}/start`, body: START_BODY })
-    expect(res.status, res.body.toString()).toBe(204)
     const c = await inspectContainer(engineSocket, name)
-    expect(c.State.Running).toBe(true)
-    expect(c.HostConfig.Binds).toEqual(['/etc:/hostetc'])
-    expect(c.Mounts).toEqual([expect.objectContaining({ Type: 'bind', Source: '/etc', Destination: '/hostetc', RW: true })])
+    if (facts.servesOldApi) {
+      expect(res.status, res.body.toString()).toBe(204)
+      expect(c.State.Running).toBe(true)
+      expect(c.HostConfig.Binds).toEqual(['/etc:/hostetc'])
+      expect(c.Mounts).toEqual([expect.objectContaining({ Type: 'bind', Source: '/etc', Destination: '/hostetc', RW: true })])
+    } else {
+      expect(res.status, res.body.toString()).toBe(400)
+      expect((res.json() as { message: string }).message).toMatch(OLD_API_REFUSAL)
+      expect(c.State.Running).toBe(false)
+      expect(c.HostConfig.Binds).toBeNull()
+      expect(c.Mounts).toEqual([])
+    }
     expect((await call(engineSocket, 'DELETE', `/containers/${name}?force=1`)).status).toBe(204)
   })
 
@@ -1025,10 +1046,12 @@ describe('engine behaviour the guards rely on', () => {
     const out = await waitOutput(engineSocket, id)
     return { ...out, inspect: await inspectContainer(engineSocket, id) }
   }
-  const SCRIPT = 'ls /sys/class/net; busybox readlink /proc/self/ns/net'
+  // One name per line: with a TTY, ls prints columns, whose order depends on how many interfaces
+  // the host has.
+  const SCRIPT = 'ls -1 /sys/class/net; busybox readlink /proc/self/ns/net'
   const words = (s: string): string[] => s.split(/\s+/).filter((w) => w !== '')
 
-  test('NetworkMode = the id of the host network passes the guard, and dockerd 20.10 gives the container its own network namespace (only lo), not the host\'s', async () => {
+  test('NetworkMode = the id of the host network passes the guard, and the engine gives the container its own network namespace (only lo), not the host\'s', async () => {
     const hostNet = await call(engineSocket, 'GET', '/networks/host')
     expect(hostNet.json.Driver).toBe('host')
     const hostId = hostNet.json.Id as string
@@ -1049,13 +1072,14 @@ describe('engine behaviour the guards rely on', () => {
       expect(iface).toBe('lo')
       expect(ns).toMatch(/^net:\[\d+\]$/)
       expect(ns).not.toBe(hostNs)
-      // The engine does attach an endpoint on the host network object, in the container's own namespace.
-      expect(through.inspect.HostConfig.NetworkMode).toBe(ref)
+      // The engine does attach an endpoint on the host network object, in the container's own
+      // namespace. Engine difference: 20.10 keeps the reference as given, 26.1 stores the full id.
+      expect(through.inspect.HostConfig.NetworkMode).toBe(facts.networkModeById === 'as-given' ? ref : hostId)
       expect(Object.keys(through.inspect.NetworkSettings.Networks)).toEqual(['host'])
     }
   })
 
-  test('dockerd 20.10 follows a symlink planted inside a bind source: a later bind of <plant>/root mounts the host\'s / (a path glob cannot see this)', async () => {
+  test('the engine follows a symlink planted inside a bind source: a later bind of <plant>/root mounts the host\'s / (a path glob cannot see this)', async () => {
     const plant = join(dir, 'plant')
     mkdirSync(plant)
     const a = await run(engineSocket, fresh('plant'), { NetworkMode: 'none', Binds: [`${plant}:/plant`] }, 'busybox ln -s / /plant/root')

@@ -1,7 +1,7 @@
 // Hardening round 2, as an attacker would try it: each vector is first shown to work on the bare
 // engine, then sent through dockgate, where it is refused with nothing reaching the engine, while
 // a benign sibling still passes. A recording relay between dockgate and the engine
-// (test/support/engine-tap.ts) shows what the engine received.
+// (test/support/tap.ts) shows what the engine received.
 import http from 'node:http'
 import net from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -12,7 +12,7 @@ import { engineRequest } from '../support/engine.js'
 import { BUSYBOX_IMAGE } from '../support/images.js'
 import { startProxy, type TestProxy } from '../support/proxy.js'
 import { rawExchange, type RawResponse } from '../support/raw.js'
-import { startEngineTap, type EngineTap } from '../support/engine-tap.js'
+import { startTap, type Tap } from '../support/tap.js'
 import { send, type WireRequest } from '../support/wire.js'
 import { docker } from '../support/cli.js'
 
@@ -20,7 +20,7 @@ const engineSocket = inject('engineSocket')
 const PREFIX = 'dg-hard-'
 
 let dir: string
-let tap: EngineTap
+let tap: Tap
 let operator: TestProxy
 let readOnly: TestProxy
 /** A loopback HTTP server standing in for "any URL": it counts the requests it gets. */
@@ -53,7 +53,7 @@ async function execOutput(id: string, cmd: string[]): Promise<string> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dockgate-hard-'))
-  tap = await startEngineTap(join(dir, 'tap.sock'), engineSocket)
+  tap = await startTap(join(dir, 'tap.sock'), engineSocket)
   operator = await startProxy({ policy: 'container-operator', engineSocket: tap.socket })
   readOnly = await startProxy({ policy: 'read-only', engineSocket: tap.socket })
   web = http.createServer((req, res) => {

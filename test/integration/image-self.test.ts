@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import { removeContainersLabelled } from '../support/client-parity.js'
-import { startEngineTap, type EngineTap } from '../support/engine-tap.js'
+import { startTap, type Tap } from '../support/tap.js'
 import { engineRequest } from '../support/engine.js'
 import { buildDockgateImage, containerState, DOCKGATE_IMAGE, dockerOk, dockerRun, waitHealth } from '../support/image.js'
 
@@ -24,7 +24,7 @@ const engine = inject('engineSocket')
 const LABEL = 'dockgate.test=image-self'
 const SELF = `dg-self-${process.pid}`
 let selfId: string
-let tap: EngineTap
+let tap: Tap
 const dirs: string[] = []
 const sockets = { operator: '', wider: '' }
 
@@ -86,7 +86,7 @@ async function ordinary(): Promise<{ name: string; id: string }> {
 }
 
 /** Requests the engine received that are more than an inspection or a ping. */
-function acted(requests: ReturnType<EngineTap['requests']>): string[] {
+function acted(requests: ReturnType<Tap['requests']>): string[] {
   return requests
     .filter((r) => !(r.method === 'GET' && /^(\/v[\d.]+)?\/containers\/[^/?]+\/json(\?|$)/.test(r.target)) && !/^(\/v[\d.]+)?\/_ping$/.test(r.target))
     .map((r) => r.line)
@@ -116,7 +116,7 @@ beforeAll(async () => {
     '  - allow: [ContainerRename, ContainerUpdate, ContainerArchive, ContainerArchiveInfo, ContainerExport]',
     '',
   ].join('\n'))
-  tap = await startEngineTap(join(tapDir, 'engine.sock'), engine)
+  tap = await startTap(join(tapDir, 'engine.sock'), engine)
   chmodSync(join(tapDir, 'engine.sock'), 0o666)
   selfId = await dockerOk(engine, [
     'run', '-d', '--name', SELF, '--label', LABEL, '--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--network', 'none',

@@ -1,6 +1,6 @@
 // dockgate's life around the requests: an engine that is not there yet, clients that leave,
 // streams that stay quiet, shutdown with streams open, the unix listener, and the metrics.
-// issue 2, "Forwarding" and "Listeners"; ../shared/engine-notes.md, "Streams".
+// issue 2, "Forwarding" and "Listeners"; docs/engine-notes.md, "Streams".
 import { spawnSync } from 'node:child_process'
 import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
@@ -14,10 +14,11 @@ import { ListenError } from '../../src/listen.js'
 import { loadPolicy } from '../../src/policy/compile.js'
 import { startDockgate, type RunningDockgate, type ServerConfig } from '../../src/server.js'
 import { engineRequest, type EngineResponse } from '../support/engine.js'
+import { engineFacts } from '../support/engine-facts.js'
 import { BUSYBOX_IMAGE } from '../support/images.js'
 import { startProxy, type TestProxy } from '../support/proxy.js'
 import { RawConnection, rawExchange } from '../support/raw.js'
-import { startEngineTap, type EngineTap } from '../support/engine-tap.js'
+import { startTap, type Tap } from '../support/tap.js'
 
 const engineSocket = inject('engineSocket')
 const PREFIX = 'dg-life-'
@@ -47,8 +48,8 @@ async function proxyFor(policy: string, upstream: string): Promise<TestProxy> {
   return p
 }
 
-async function tapAt(path: string): Promise<EngineTap> {
-  const t = await startEngineTap(path, engineSocket)
+async function tapAt(path: string): Promise<Tap> {
+  const t = await startTap(path, engineSocket)
   cleanups.push(() => t.close())
   return t
 }
@@ -114,7 +115,7 @@ describe('engine unreachable', () => {
     const tap = await tapAt(upstream)
     const up = await engineRequest(proxy.socket, 'GET', '/version')
     expect(up.status).toBe(200)
-    expect(json(up).ApiVersion).toBe('1.41')
+    expect(json(up).ApiVersion).toBe(engineFacts().apiVersion)
     expect(tap.requests().map((r) => r.line)).toEqual(['GET /version HTTP/1.1'])
 
     // Gone again, and back again: each time the next request tells the truth.

@@ -1,16 +1,18 @@
 // Attacker-style requests, byte for byte, through dockgate to the real private engine, with a tap
-// between the two (test/support/engine-tap.ts) that records exactly what the engine received.
-// Threats: ../shared/competitors.md §3 A (framing, smuggling, upgrade abuse) and B (path tricks);
-// routing facts: ../shared/engine-notes.md, "Routing" and "Hijacked connections".
+// between the two (test/support/tap.ts) that records exactly what the engine received.
+// Threats: request smuggling and framing tricks (RFC 9112 §6.3, §11.2), upgrade abuse, and paths the
+// engine reads differently; facts in docs/engine-notes.md, "Routing", "Framing" and "Hijacked
+// connections".
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, test } from 'vitest'
 import { engineRequest } from '../support/engine.js'
+import { engineFacts } from '../support/engine-facts.js'
 import { BUSYBOX_IMAGE } from '../support/images.js'
 import { startProxy, type TestProxy } from '../support/proxy.js'
 import { RawConnection, rawExchange, type Exchange, type RawResponse } from '../support/raw.js'
-import { startEngineTap, type EngineTap, type TapRequest } from '../support/engine-tap.js'
+import { startTap, type Tap, type TapRequest } from '../support/tap.js'
 
 const engineSocket = inject('engineSocket')
 const PREFIX = 'dg-raw-'
@@ -18,7 +20,7 @@ const PREFIX = 'dg-raw-'
 const TAGGED = 'localhost:5000/dg/busybox:raw'
 
 let dir: string
-let tap: EngineTap
+let tap: Tap
 let full: TestProxy
 let readOnly: TestProxy
 let operator: TestProxy
@@ -44,7 +46,7 @@ async function createContainer(name: string, config: Record<string, unknown>): P
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dockgate-raw-'))
-  tap = await startEngineTap(join(dir, 'tap.sock'), engineSocket, { block: wouldLeaveTheMachine })
+  tap = await startTap(join(dir, 'tap.sock'), engineSocket, { block: wouldLeaveTheMachine })
   full = await startProxy({ policy: 'full', engineSocket: tap.socket })
   readOnly = await startProxy({ policy: 'read-only', engineSocket: tap.socket })
   operator = await startProxy({ policy: 'container-operator', engineSocket: tap.socket })
@@ -420,7 +422,7 @@ describe('HEAD /_ping', () => {
     for (const name of ['api-version', 'docker-experimental', 'ostype', 'server', 'cache-control', 'pragma']) {
       expect(head!.header(name), name).toBe(direct.headers[name])
     }
-    expect(head!.header('api-version')).toBe('1.41')
+    expect(head!.header('api-version')).toBe(engineFacts().apiVersion)
     expect(get!.status).toBe(200)
     expect(get!.body.toString()).toBe('OK')
     expect(ex.rest.length).toBe(0)

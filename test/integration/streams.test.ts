@@ -1,7 +1,7 @@
 // Streams, uploads, downloads and hijacked connections with both docker CLIs, through dockgate
 // (policy `full`) and on the engine's own socket: the same results, and real streaming — output
 // that arrives while the container is still producing it, stdin that reaches the container byte for
-// byte and ends it, upstream streams that end when the client goes away (issue 2; engine-notes.md,
+// byte and ends it, upstream streams that end when the client goes away (issue 2; docs/engine-notes.md,
 // "Hijacked connections" and "Streams").
 //
 // dockgate's upstream is a recording tap (test/support/tap.ts), so tests can see what dockgate does
@@ -12,9 +12,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest'
 import { CLIS, docker, spawnDocker, type CliName } from '../support/cli.js'
+import { engineFacts } from '../support/engine-facts.js'
 import { BIG_IMAGE, BUSYBOX_IMAGE, inspectImage } from '../support/images.js'
 import { startProxy, type TestProxy } from '../support/proxy.js'
 import { startTap, type Tap, type TapConnection } from '../support/tap.js'
+import { withoutTarTimes } from '../support/tar.js'
 import {
   TARGETS, compose, ids, literals, metricValue, onBoth, removeContainersLabelled, removeImages, seen, sha256, until, watch,
   type Hosts, type Normalizer, type Target, type Watched,
@@ -331,7 +333,14 @@ describe.each(clis)('%s CLI', (cli) => {
     const save = await onBoth(hosts, ['save', BIG_IMAGE], { cli })
     expect(save.dockgate.code, save.dockgate.stderr).toBe(0)
     expect(save.dockgate.stdout.length).toBeGreaterThan(40 * 1024 * 1024)
-    expect(sha256(save.dockgate.stdout)).toBe(sha256(save.direct.stdout))
+    if (engineFacts().reproducibleSave) {
+      expect(sha256(save.dockgate.stdout)).toBe(sha256(save.direct.stdout))
+    } else {
+      // Engine difference (docs/engine-notes.md): dockerd 26.1 stamps some entries of each save with
+      // its time, so two saves differ in those headers' mtime (and checksum) fields alone.
+      expect(save.dockgate.stdout.length).toBe(save.direct.stdout.length)
+      expect(sha256(withoutTarTimes(save.dockgate.stdout))).toBe(sha256(withoutTarTimes(save.direct.stdout)))
+    }
 
     try {
       for (const t of TARGETS) {

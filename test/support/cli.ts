@@ -1,7 +1,7 @@
 /**
  * Running the real docker CLIs against an engine or a proxy socket.
  *
- * Two clients are on the test machines (shared/testing.md): 'new' is /usr/local/bin/docker
+ * Two clients are on the test machines (docs/testing.md, "Clients"): 'new' is /usr/local/bin/docker
  * (client 28.x, speaks API 1.50 and negotiates down through `GET /_ping`), 'old' is
  * /usr/bin/docker from Debian's docker.io (client 20.10, API 1.41).
  *
@@ -29,7 +29,7 @@ export type CliName = keyof typeof CLIS
 
 /**
  * Environment for testcontainers-node against a private engine or a proxy socket
- * (shared/testing.md, "testcontainers"): the reaper image cannot be pulled, and without the host
+ * (docs/testing.md, "Clients"): the reaper image cannot be pulled, and without the host
  * override testcontainers looks for the 'bridge' network, which these engines do not have.
  * Start containers with network mode `none`.
  */

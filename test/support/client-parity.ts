@@ -1,8 +1,8 @@
 /**
  * Helpers for running real clients against the direct engine socket and against dockgate, and
- * comparing what they see (cetusguard's idea, ../shared/STYLE.md "Tests"): the same command on both
- * sockets must give the same exit code and, after normalising what legitimately differs between
- * two runs (ids of things each run created, "3 seconds ago"), the same output.
+ * comparing what they see (the parity idea of cetusguard, github.com/hectorm/cetusguard): the same
+ * command on both sockets must give the same exit code and, after normalising what legitimately
+ * differs between two runs (ids of things each run created, "3 seconds ago"), the same output.
  */
 import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'

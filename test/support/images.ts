@@ -1,5 +1,5 @@
 /**
- * Local test images, made without a registry (nothing can be pulled here; shared/testing.md,
+ * Local test images, made without a registry (nothing can be pulled here; docs/testing.md,
  * "Images without a registry"): a root filesystem holding the static busybox binary is written as a
  * tar stream in this process and sent to the engine's import endpoint
  * (`POST /images/create?fromSrc=-`, the API behind `docker import`).

@@ -73,8 +73,11 @@ export async function startProxy(opts: TestProxyOptions): Promise<TestProxy> {
     running,
     registry,
     close: async () => {
-      await running.close(1_000)
-      rmSync(dir, { recursive: true, force: true })
+      try {
+        await running.close(1_000)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
     },
   }
 }

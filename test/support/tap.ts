@@ -1,16 +1,20 @@
 /**
- * A recording tap between dockgate and the engine: a unix socket that relays each connection to
- * the engine's socket and records exactly what the engine received — every request (line, headers,
- * body with chunked framing removed), the raw bytes sent after a hijacking request (`tunnel`), and
- * any bytes that were not a well-formed request (`garbage`, never forwarded). Engine → client bytes
- * are relayed untouched.
+ * A recording relay between dockgate and the engine: dockgate's upstream is the tap's unix socket,
+ * and the tap relays each connection to the engine's socket while it reads the client → engine
+ * bytes as HTTP/1.1 requests. It records exactly what the engine received — every request (line,
+ * headers, body with chunked framing removed), the raw bytes sent after a request that asks to
+ * upgrade (`tunnel`) — so that tests can prove what reached the engine, and in particular that a
+ * refused request reached it not at all. Engine → client bytes are relayed untouched.
  *
- * Use it as dockgate's upstream: `startProxy({ engineSocket: tap.socket })`. A `block` predicate
- * stops a request at the tap (answered 403 by the tap, connection closed): a safety net for tests
- * that must never let the engine reach outside the machine (pulls, remote builds).
+ * The parser is strict and simple (HTTP/1.1 as node:http writes it): a head ends at CRLF CRLF, a
+ * body is framed by Content-Length or chunked. Bytes are forwarded only as far as they parse:
+ * anything that is not a well-formed request is kept as the connection's `garbage` and never
+ * reaches the engine (tests assert it stays empty).
  *
- * Half-close is relayed: the client's FIN becomes a FIN to the engine and vice versa, so the tap
- * does not change how hijacked connections end.
+ * A `block` predicate stops a request at the tap (answered 403 by the tap, connection closed): a
+ * safety net for tests that must never let the engine reach outside the machine (pulls, remote
+ * builds). Half-close is relayed both ways, so the tap does not change how hijacked connections
+ * end.
  */
 import { rmSync } from 'node:fs'
 import net from 'node:net'
@@ -23,14 +27,19 @@ export interface TapRequest {
   /** The request line without CRLF, e.g. `GET /v1.41/events HTTP/1.1`. */
   readonly line: string
   readonly method: string
+  /** The request target exactly as sent. */
   readonly target: string
   /** Header lines in order, names as sent. */
   readonly headers: ReadonlyArray<readonly [string, string]>
   /** First value of a header (case-insensitive). */
   header(name: string): string | undefined
+  /** True when the body came chunked. */
+  readonly chunked: boolean
   /** Body bytes (chunked framing removed) received so far. */
   readonly body: Buffer
-  /** Client bytes relayed after this request on a hijacked (Upgrade) connection. */
+  /** True once the whole body, per its framing, has been relayed. */
+  readonly complete: boolean
+  /** Client bytes relayed after this request on a connection it asked to upgrade. */
   readonly tunnel: Buffer
 }
 
@@ -52,7 +61,7 @@ export interface TapConnection {
 
 export interface TapOptions {
   /** Requests for which this returns true are not forwarded: the tap answers 403 and closes. */
-  block?: (req: TapRequest) => boolean
+  readonly block?: (req: TapRequest) => boolean
 }
 
 export interface Tap {
@@ -60,7 +69,7 @@ export interface Tap {
   readonly socket: string
   /** Connections opened since the last clear(), oldest first. */
   connections(): readonly TapConnection[]
-  /** Requests received since the last clear(), in order. */
+  /** Requests received since the last clear(), in order (blocked ones included). */
   requests(): readonly TapRequest[]
   /** Requests the `block` option stopped since the last clear(). */
   blocked(): readonly TapRequest[]
@@ -70,7 +79,7 @@ export interface Tap {
   clear(): void
   /** Polls `probe` every 20 ms until it returns something other than undefined, null or false. */
   waitFor<T>(probe: () => T | undefined | null | false, what: string, timeoutMs?: number): Promise<T>
-  /** Stops listening (removing the socket file) and destroys every relayed connection. */
+  /** Stops listening (removing the socket file) and destroys every relayed connection. Idempotent. */
   close(): Promise<void>
 }
 
@@ -81,15 +90,22 @@ const REQUEST_LINE = /^([A-Z]+) (\S+) HTTP\/1\.[01]$/
 class Request implements TapRequest {
   readonly bodyParts: Buffer[] = []
   readonly tunnelParts: Buffer[] = []
+  complete = false
+  readonly chunked: boolean
   constructor(
     readonly connection: number,
     readonly line: string,
     readonly method: string,
     readonly target: string,
     readonly headers: ReadonlyArray<readonly [string, string]>,
-  ) {}
+  ) {
+    this.chunked = /chunked/i.test(this.header('transfer-encoding') ?? '')
+  }
   header(name: string): string | undefined {
     return this.headers.find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1]
+  }
+  get upgrades(): boolean {
+    return this.header('upgrade') !== undefined && /\bupgrade\b/i.test(this.header('connection') ?? '')
   }
   get body(): Buffer {
     return Buffer.concat(this.bodyParts)
@@ -105,7 +121,7 @@ class Connection implements TapConnection {
   engineEnded = false
   isClosed = false
   readonly closed: Promise<void>
-  markClosed!: () => void
+  markClosed: () => void = () => undefined
   constructor(readonly index: number) {
     this.closed = new Promise<void>((resolve) => { this.markClosed = resolve })
   }
@@ -119,9 +135,24 @@ type State =
   | { kind: 'body'; left: number }
   | { kind: 'chunk-size' }
   | { kind: 'chunk-data'; left: number }
+  | { kind: 'chunk-crlf' }
   | { kind: 'trailer' }
   | { kind: 'tunnel' }
   | { kind: 'garbage' }
+
+/** Parses `head` (without the final CRLF CRLF) into a request, or undefined when it is not one. */
+function parseHead(connection: number, head: string): Request | undefined {
+  const [line = '', ...headerLines] = head.split('\r\n')
+  const m = REQUEST_LINE.exec(line)
+  if (m === null) return undefined
+  const headers: Array<[string, string]> = []
+  for (const h of headerLines) {
+    const colon = h.indexOf(':')
+    if (colon <= 0) return undefined
+    headers.push([h.slice(0, colon), h.slice(colon + 1).trim()])
+  }
+  return new Request(connection, line, m[1]!, m[2]!, headers)
+}
 
 /** Listens on `path` (a unix socket path) and relays each connection to `engineSocket`. */
 export async function startTap(path: string, engineSocket: string, opts: TapOptions = {}): Promise<Tap> {
@@ -142,24 +173,29 @@ export async function startTap(path: string, engineSocket: string, opts: TapOpti
     let state: State = { kind: 'head' }
     let buf: Buffer = Buffer.alloc(0)
     let current: Request | undefined
+    let waitingForDrain = false
 
     const forward = (bytes: Buffer): void => {
       if (bytes.length === 0) return
       bytesToEngine += bytes.length
-      if (!engine.write(bytes)) {
+      if (!engine.write(bytes) && !waitingForDrain) {
+        waitingForDrain = true
         client.pause()
-        engine.once('drain', () => client.resume())
+        engine.once('drain', () => {
+          waitingForDrain = false
+          client.resume()
+        })
       }
     }
     const afterBody = (): State => {
-      const req = current!
-      const upgrade = req.header('upgrade') !== undefined && /\bupgrade\b/i.test(req.header('connection') ?? '')
-      return upgrade ? { kind: 'tunnel' } : { kind: 'head' }
+      current!.complete = true
+      return current!.upgrades ? { kind: 'tunnel' } : { kind: 'head' }
     }
-    const toGarbage = (): void => {
+    const toGarbage = (): false => {
       state = { kind: 'garbage' }
       conn.garbageParts.push(buf)
       buf = Buffer.alloc(0)
+      return false
     }
 
     /** Consumes as much of `buf` as the state allows; returns false when more bytes are needed. */
@@ -167,27 +203,10 @@ export async function startTap(path: string, engineSocket: string, opts: TapOpti
       switch (state.kind) {
         case 'head': {
           const end = buf.indexOf('\r\n\r\n')
-          if (end < 0) {
-            if (buf.length > MAX_HEAD) toGarbage()
-            return false
-          }
-          const head = buf.subarray(0, end + 4)
-          const [line = '', ...headerLines] = head.subarray(0, end).toString('latin1').split('\r\n')
-          const m = REQUEST_LINE.exec(line)
-          const headers: Array<[string, string]> = []
-          for (const h of headerLines) {
-            const colon = h.indexOf(':')
-            if (colon <= 0) {
-              toGarbage()
-              return false
-            }
-            headers.push([h.slice(0, colon), h.slice(colon + 1).trim()])
-          }
-          if (m === null) {
-            toGarbage()
-            return false
-          }
-          const req = new Request(conn.index, line, m[1]!, m[2]!, headers)
+          if (end < 0) return buf.length > MAX_HEAD ? toGarbage() : false
+          const req = parseHead(conn.index, buf.subarray(0, end).toString('latin1'))
+          if (req === undefined) return toGarbage()
+          reqs.push(req)
           if (opts.block?.(req) === true) {
             blocked.push(req)
             const body = '{"message":"blocked by the test tap"}\n'
@@ -197,51 +216,44 @@ export async function startTap(path: string, engineSocket: string, opts: TapOpti
             state = { kind: 'garbage' }
             return false
           }
-          reqs.push(req)
           current = req
-          forward(head)
+          forward(buf.subarray(0, end + 4))
           buf = buf.subarray(end + 4)
-          const te = req.header('transfer-encoding')
-          const cl = req.header('content-length')
-          if (te !== undefined && /chunked/i.test(te)) state = { kind: 'chunk-size' }
-          else if (cl !== undefined && Number(cl) > 0) state = { kind: 'body', left: Number(cl) }
-          else state = afterBody()
+          const length = Number(req.header('content-length') ?? '0')
+          if (req.chunked) state = { kind: 'chunk-size' }
+          else if (!Number.isSafeInteger(length) || length < 0) return toGarbage()
+          else state = length > 0 ? { kind: 'body', left: length } : afterBody()
           return true
         }
-        case 'body': {
+        case 'body':
+        case 'chunk-data': {
           if (buf.length === 0) return false
           const take = buf.subarray(0, state.left)
           current!.bodyParts.push(take)
           forward(take)
           buf = buf.subarray(take.length)
           const left = state.left - take.length
-          state = left === 0 ? afterBody() : { kind: 'body', left }
+          if (left > 0) state = { kind: state.kind, left }
+          else state = state.kind === 'body' ? afterBody() : { kind: 'chunk-crlf' }
           return true
         }
         case 'chunk-size': {
           const eol = buf.indexOf('\r\n')
           if (eol < 0) return false
-          const sizeLine = buf.subarray(0, eol).toString('latin1')
-          const size = Number.parseInt(sizeLine.split(';')[0]!.trim(), 16)
-          if (!/^[0-9a-fA-F]+$/.test(sizeLine.split(';')[0]!.trim()) || !Number.isSafeInteger(size)) {
-            toGarbage()
-            return false
-          }
+          const text = buf.subarray(0, eol).toString('latin1').split(';')[0]!.trim()
+          if (!/^[0-9a-fA-F]{1,12}$/.test(text)) return toGarbage()
+          const size = Number.parseInt(text, 16)
           forward(buf.subarray(0, eol + 2))
           buf = buf.subarray(eol + 2)
-          state = size === 0 ? { kind: 'trailer' } : { kind: 'chunk-data', left: size + 2 }
+          state = size === 0 ? { kind: 'trailer' } : { kind: 'chunk-data', left: size }
           return true
         }
-        case 'chunk-data': {
-          if (buf.length === 0) return false
-          const take = buf.subarray(0, state.left)
-          // The last two bytes of each chunk are its CRLF, not data.
-          const dataLeft = state.left - 2
-          if (dataLeft > 0) current!.bodyParts.push(take.subarray(0, Math.min(take.length, dataLeft)))
-          forward(take)
-          buf = buf.subarray(take.length)
-          const left = state.left - take.length
-          state = left === 0 ? { kind: 'chunk-size' } : { kind: 'chunk-data', left }
+        case 'chunk-crlf': {
+          if (buf.length < 2) return false
+          if (buf[0] !== 0x0d || buf[1] !== 0x0a) return toGarbage()
+          forward(buf.subarray(0, 2))
+          buf = buf.subarray(2)
+          state = { kind: 'chunk-size' }
           return true
         }
         case 'trailer': {
@@ -307,9 +319,9 @@ export async function startTap(path: string, engineSocket: string, opts: TapOpti
   let closing: Promise<void> | undefined
   return {
     socket: path,
-    connections: () => conns,
-    requests: () => reqs,
-    blocked: () => blocked,
+    connections: () => [...conns],
+    requests: () => [...reqs],
+    blocked: () => [...blocked],
     bytesToEngine: () => bytesToEngine,
     clear: () => {
       conns = []

@@ -9,7 +9,7 @@ import { allOperations, matchEndpoint, operationIds } from '../../src/endpoints.
 import type { HttpMethod, StreamKind } from '../../src/types.js'
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
-const specDir = join(repoRoot, '../shared/docker-engine-api')
+const specDir = join(repoRoot, 'spec/docker-engine-api')
 const SPECS = ['v1.41.yaml', 'v1.56.yaml']
 const METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE']
 

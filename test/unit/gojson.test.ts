@@ -1,8 +1,7 @@
 /**
  * decodeBody must read a body the way dockerd (Go encoding/json) does, or refuse it; encodeBody
- * must forward exactly what was read. Attack cases come from engine-notes.md "Bodies" and
- * competitors.md 3.C (C1 case folding, C2 Unicode folding, C3 duplicate merge, C5 escapes,
- * C6 trailing data).
+ * must forward exactly what was read. Attack cases come from docs/engine-notes.md "Bodies": case
+ * folding, Unicode folding, duplicate keys and merged objects, escapes in keys, trailing data.
  */
 import { describe, expect, test } from 'vitest'
 import { BodyError, decodeBody, encodeBody, formatPath, MAX_DEPTH } from '../../src/body/gojson.js'

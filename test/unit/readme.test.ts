@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
 import { compilePolicyText } from '../../src/policy/compile.js'
 import { loadConfig } from '../../src/config.js'
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeCerts } from '../support/tls.js'
@@ -20,10 +20,14 @@ describe('README examples are valid', () => {
   test('the config file example loads (with its users replaced by root)', () => {
     const block = yamlBlocks.find((b) => /^listeners:/m.test(b))!
     const dir = mkdtempSync(join(tmpdir(), 'dockgate-readme-'))
-    const file = join(dir, 'dockgate.yaml')
-    writeFileSync(file, block.replace(/owner: alice/, 'owner: 0').replace(/group: monitoring/, 'group: 0'))
-    const config = loadConfig(['--config', file], {})
-    expect('listeners' in config && config.listeners.map((l) => l.policy.name)).toEqual(['container-operator', 'events-only'])
+    try {
+      const file = join(dir, 'dockgate.yaml')
+      writeFileSync(file, block.replace(/owner: alice/, 'owner: 0').replace(/group: monitoring/, 'group: 0'))
+      const config = loadConfig(['--config', file], {})
+      expect('listeners' in config && config.listeners.map((l) => l.policy.name)).toEqual(['container-operator', 'events-only'])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
   test('the clients example loads (its TLS files replaced by test certificates)', () => {
     const block = yamlBlocks.find((b) => /clients:/.test(b))!

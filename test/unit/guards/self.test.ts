@@ -1,8 +1,8 @@
 /** dockgate's own container: discovery from /proc and the guards that keep clients out of it. */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, test } from 'vitest'
+import { afterAll, describe, expect, test } from 'vitest'
 import { allOperations } from '../../../src/endpoints.js'
 import { isSelf } from '../../../src/guards/self.js'
 import { normalize } from '../../../src/normalize.js'
@@ -24,8 +24,15 @@ const mountinfoInContainer = [
 // On the host, mountinfo shows other containers' shm mounts: they must not be taken for ours.
 const mountinfoOnHost = `88 29 0:47 / /var/lib/docker/containers/${OTHER}/mounts/shm rw,nosuid - tmpfs shm rw,size=65536k`
 
+/** Fake roots made by fakeRoot(), removed after the file. */
+const roots: string[] = []
+afterAll(() => {
+  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true })
+})
+
 function fakeRoot(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'dockgate-self-'))
+  roots.push(root)
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(join(root, path, '..'), { recursive: true })
     writeFileSync(join(root, path), text)
