@@ -643,6 +643,8 @@ export function usage(): string {
     'Commands:',
     '  dockgate check [--policy NAME|FILE] METHOD TARGET [--body FILE|-]',
     '      would this request be allowed, and by which rule or guard? (exit 0 allowed, 1 refused)',
+    '  dockgate learn LOG... [--listener ADDR] [--client KEY=VALUE]',
+    '      the smallest policy that lets the requests of these audit records through (- reads stdin)',
     '',
   ].join('\n')
 }

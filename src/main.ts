@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import pino, { type Logger } from 'pino'
 import { check } from './check.js'
+import { learn } from './learn/command.js'
 import { loadConfig } from './config.js'
 import { allowsOperation } from './policy/allows.js'
 import { ConfigError, formatProblem } from './problems.js'
@@ -18,6 +19,13 @@ export const EXIT_USAGE = 2
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (argv[0] === 'check') {
     return check(argv.slice(1), env, {
+      out: (s) => process.stdout.write(s),
+      err: (s) => process.stderr.write(s),
+      stdin: () => readFileSync(0),
+    })
+  }
+  if (argv[0] === 'learn') {
+    return learn(argv.slice(1), {
       out: (s) => process.stdout.write(s),
       err: (s) => process.stderr.write(s),
       stdin: () => readFileSync(0),
