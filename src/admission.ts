@@ -11,6 +11,7 @@
  *   content-type a body comes with a type the operation accepts (content-type.ts)
  *   body         a JSON body a guard reads is read, bounded (body.ts)
  *   guard        the body guard on the Go-decoded body (guards/)                 refusal: DG_DENY_BODY
+ *                (a create an updater re-creates: recreate/allow.ts)
  *   target       what the path, query and body name, resolved in the engine (target.ts)
  *                                                                    refusal: DG_DENY_SELF/TARGET/BODY
  *
@@ -23,7 +24,10 @@ import type { CompiledPolicy } from './policy/compile.js'
 import { decide } from './policy/decide.js'
 import { versionBelow } from './guards/version.js'
 import { SELF_GUARD } from './guards/self.js'
+import type { GuardRules } from './guards/rules.js'
 import type { OperationGuard, SelfIdentity, Violation } from './guards/types.js'
+import { recreateCreate, type StatusHook } from './recreate/allow.js'
+import type { RecreateStore } from './recreate/store.js'
 import { decodeBody, encodeBody, BodyError } from './body/gojson.js'
 import type { JsonValue } from './body/json-value.js'
 import { checkContentType, contentTypeValues } from './content-type.js'
@@ -53,6 +57,8 @@ export interface AdmissionContext {
   readonly mode: 'enforce' | 'audit'
   /** Largest body a guard reads (bytes): an upgrade request's body may not be larger. */
   readonly bodyLimit: number
+  /** Containers removed through policies with guards.container.recreate; absent for `dockgate check`. */
+  readonly recreate?: RecreateStore
 }
 
 /** Reads the request body (how differs for plain and upgraded requests); its bytes, or a promise of them. */
@@ -68,6 +74,10 @@ export interface Admitted {
   readonly body: Buffer | undefined
   /** In audit-only mode: what enforcement would have refused. */
   readonly wouldDeny: readonly DockgateError[]
+  /** To call with the engine's status as soon as it answers, before the client sees it (re-creates). */
+  readonly onEngineStatus?: StatusHook
+  /** Why a request the guards alone would refuse goes through (a re-create), for the audit record. */
+  readonly note?: string
 }
 
 /** The request as the steps build it up. */
@@ -82,6 +92,10 @@ interface State {
   value: JsonValue | undefined
   body: Buffer | undefined
   readonly wouldDeny: DockgateError[]
+  /** The rules the guard and target steps judge by: the policy's, or a re-create's (recreate/allow.ts). */
+  rules: GuardRules
+  onEngineStatus: StatusHook | undefined
+  note: string | undefined
 }
 
 /** Codes a policy decides, which audit-only mode records instead of enforcing. */
@@ -201,8 +215,18 @@ function guardStep(s: State): void {
       s.body = s.raw
     }
   }
-  const violations = guard.check(s.value, { operationId: api.operation.id, query: api.query, params: api.params, version: api.version, rules: s.ctx.policy.guards, self: s.ctx.self })
+  let violations = guard.check(s.value, { operationId: api.operation.id, query: api.query, params: api.params, version: api.version, rules: s.rules, self: s.ctx.self })
   if (violations.length === 0) return
+  if (api.operation.id === 'ContainerCreate') {
+    const re = recreateCreate(s.ctx.recreate, s.ctx.policy, s.ctx.self, api.query, s.value, violations)
+    if (re?.allowed === true) {
+      s.rules = re.rules
+      s.note = re.note
+      s.onEngineStatus = re.onEngineStatus
+      return
+    }
+    if (re !== undefined) violations = [...re.violations]
+  }
   // Reaching into dockgate's own container (a namespace, VolumesFrom, a link) has its own code: no policy can loosen it.
   const self = violations.every((v) => v.guard === SELF_GUARD)
   refuse(s, new DockgateError(self ? 'DG_DENY_SELF' : 'DG_DENY_BODY', `${api.operation.id} denied by policy "${s.ctx.policy.name}": ${violations.map(describe).join('; ')}`, {
@@ -221,12 +245,17 @@ function target(s: State): Promise<void> | void {
   const api = apiOf(s)
   const refs = s.guard?.references !== undefined && s.value !== undefined
   if (s.ctx.policy.unguarded || (api.operation.target === undefined && !refs)) return
-  const t = { policy: s.ctx.policy, self: s.ctx.self, engine: s.ctx.engine, refuse: (err: DockgateError) => refuse(s, err) }
+  const t = {
+    policy: s.ctx.policy, self: s.ctx.self, engine: s.ctx.engine, refuse: (err: DockgateError) => refuse(s, err),
+    rules: s.rules, ...(s.ctx.recreate === undefined ? {} : { recreate: s.ctx.recreate }),
+  }
   // Without an engine (`dockgate check`) only the static checks can run, and they need no wait.
   if (t.engine === undefined) return checkTargetsStatic(t, api, s.guard, s.value)
   return checkTargets(t, api, s.guard, s.value).then((out) => {
     s.api = out.api
     if (out.body !== undefined) s.body = encodeRewritten(out.body)
+    if (out.onEngineStatus !== undefined) s.onEngineStatus = out.onEngineStatus
+    if (out.note !== undefined) s.note = out.note
   })
 }
 
@@ -244,7 +273,10 @@ const STEPS: readonly Step[] = [head, normalizeStep, policyStep, apiVersion, upg
  * is one, so that a later refusal can be recorded with its operation.
  */
 export function admit(ctx: AdmissionContext, head: RequestHead, readBody: BodyReader, onNormalized?: (api: ApiRequest) => void): Admitted | Promise<Admitted> {
-  const s: State = { ctx, head, readBody, api: undefined, rule: undefined, guard: undefined, raw: undefined, value: undefined, body: undefined, wouldDeny: [] }
+  const s: State = {
+    ctx, head, readBody, api: undefined, rule: undefined, guard: undefined, raw: undefined, value: undefined, body: undefined, wouldDeny: [],
+    rules: ctx.policy.guards, onEngineStatus: undefined, note: undefined,
+  }
   return runFrom(s, 0, onNormalized)
 }
 
@@ -255,5 +287,9 @@ function runFrom(s: State, first: number, onNormalized: ((api: ApiRequest) => vo
     if (step === normalizeStep && onNormalized !== undefined) onNormalized(apiOf(s))
     if (pending !== undefined) return pending.then(() => runFrom(s, i + 1, onNormalized))
   }
-  return { api: apiOf(s), rule: s.rule, body: s.body, wouldDeny: s.wouldDeny }
+  return {
+    api: apiOf(s), rule: s.rule, body: s.body, wouldDeny: s.wouldDeny,
+    ...(s.onEngineStatus === undefined ? {} : { onEngineStatus: s.onEngineStatus }),
+    ...(s.note === undefined ? {} : { note: s.note }),
+  }
 }

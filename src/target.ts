@@ -27,7 +27,10 @@ import { isSelf, SELF_DETAIL, SELF_GUARD } from './guards/self.js'
 import type { BodyReference, GuardContext, OperationGuard, SelfIdentity, Violation } from './guards/types.js'
 import { volumeCreateGuard } from './guards/volume-create.js'
 import type { ContainerInfo, EngineClient } from './engine-client.js'
+import type { GuardRules } from './guards/rules.js'
 import type { CompiledPolicy } from './policy/compile.js'
+import { inheritedStart, onRemoval, removedHad, type StatusHook } from './recreate/allow.js'
+import type { RecreateStore } from './recreate/store.js'
 import type { ApiRequest } from './types.js'
 import { canonicalTarget, encodeQueryComponent } from './normalize.js'
 
@@ -38,16 +41,27 @@ export interface TargetContext {
   readonly engine: EngineClient | undefined
   /** Records a policy refusal: throws it, or (audit-only mode) keeps it and lets the request go on. */
   readonly refuse: (err: DockgateError) => void
+  /** The rules to judge by, when not the policy's own (a re-create: recreate/allow.ts). */
+  readonly rules?: GuardRules
+  /** Removed containers an updater may re-create (guards.container.recreate); absent for `dockgate check`. */
+  readonly recreate?: RecreateStore
 }
 
 export interface TargetOutcome {
   readonly api: ApiRequest
   /** The decoded body with references rewritten to full ids; absent when nothing was rewritten. */
   readonly body?: JsonValue
+  /** To call with the engine's status once it answers (a removal an updater may re-create). */
+  readonly onEngineStatus?: StatusHook
+  /** Why a request the create check would refuse goes through (a re-created container's start). */
+  readonly note?: string
 }
 
+/** Starting runs the container's own command: a re-created container may do that with what it inherited (recreate/allow.ts). */
+const STARTS: ReadonlySet<string> = new Set(['ContainerStart', 'ContainerRestart'])
+
 function guardContext(t: TargetContext, operationId: string): GuardContext {
-  return { operationId, query: new URLSearchParams(), params: {}, version: undefined, rules: t.policy.guards, self: t.self }
+  return { operationId, query: new URLSearchParams(), params: {}, version: undefined, rules: t.rules ?? t.policy.guards, self: t.self }
 }
 
 function displayName(info: ContainerInfo): string {
@@ -148,26 +162,46 @@ function canonicalQuery(query: URLSearchParams): string {
   return [...query].map(([k, v]) => `${encodeQueryComponent(k)}=${encodeQueryComponent(v)}`).join('&')
 }
 
+/**
+ * A removal an updater may re-create (guards.container.recreate): ContainerDelete, or the stop or
+ * kill of an AutoRemove container (the engine removes it then). What the container has is taken
+ * now, from the engine, and remembered once the engine confirms the removal.
+ */
+async function removal(t: TargetContext, engine: EngineClient, api: ApiRequest, info: ContainerInfo): Promise<StatusHook | undefined> {
+  if (t.recreate === undefined || t.policy.guards.container.recreate === null) return undefined
+  const id = api.operation.id
+  const removes = id === 'ContainerDelete' || ((id === 'ContainerStop' || id === 'ContainerKill') && info.HostConfig?.['AutoRemove'] === true)
+  if (!removes) return undefined
+  const had = removedHad(info, await createViolations(t, engine, info, 'all'))
+  return onRemoval(t.recreate, t.policy, info, await engine.facts(), had)
+}
+
 /** Step 1–3 for the object in the path or query. */
-async function checkPathTarget(t: TargetContext, api: ApiRequest): Promise<ApiRequest> {
+async function checkPathTarget(t: TargetContext, api: ApiRequest): Promise<TargetOutcome> {
   const target = api.operation.target
   const ref = targetRef(api)
-  if (target === undefined || ref === undefined || target.reach === 'read') return api
+  if (target === undefined || ref === undefined || target.reach === 'read') return { api }
   if (target.kind === 'container') {
     const field = 'param' in target.from ? `params.${target.from.param}` : `query.${target.from.query}`
     if (isSelf(ref, t.self)) t.refuse(selfRefusal(api, t.policy, field, ref))
-    if (t.engine === undefined) return api
-    const info = await t.engine.inspectContainer(ref)
+    const engine = t.engine
+    if (engine === undefined) return { api }
+    const info = await engine.inspectContainer(ref)
     if (info === undefined) throw notFound('container', ref)
     if (isSelfContainer(info, t.self)) t.refuse(selfRefusal(api, t.policy, field, ref))
     if (target.reach === 'enter') {
-      const violations = await createViolations(t, t.engine, info, 'all')
-      if (violations.length > 0) t.refuse(targetRefusal(api, t.policy, `container ${displayName(info)}`, violations))
+      const violations = await createViolations(t, engine, info, 'all')
+      const note = violations.length > 0 && STARTS.has(api.operation.id)
+        ? await inheritedStart(t.recreate, t.policy, info, (rules) => createViolations({ ...t, rules }, engine, info, 'all'))
+        : undefined
+      if (violations.length > 0 && note === undefined) t.refuse(targetRefusal(api, t.policy, `container ${displayName(info)}`, violations))
+      if (note !== undefined) return { api: withTargetId(api, info.Id), note }
     }
-    return withTargetId(api, info.Id)
+    const onEngineStatus = await removal(t, engine, api, info)
+    return { api: withTargetId(api, info.Id), ...(onEngineStatus === undefined ? {} : { onEngineStatus }) }
   }
   if (target.kind === 'exec') {
-    if (t.engine === undefined) return api
+    if (t.engine === undefined) return { api }
     const exec = await t.engine.inspectExec(ref)
     if (exec === undefined) throw notFound('exec instance', ref)
     const info = await t.engine.inspectContainer(exec.ContainerID)
@@ -182,9 +216,9 @@ async function checkPathTarget(t: TargetContext, api: ApiRequest): Promise<ApiRe
       const violations = await createViolations(t, t.engine, info, 'all')
       if (violations.length > 0) t.refuse(targetRefusal(api, t.policy, `container ${displayName(info)} (of exec ${exec.ID.slice(0, 12)})`, violations))
     }
-    return withTargetId(api, exec.ID)
+    return { api: withTargetId(api, exec.ID) }
   }
-  return api
+  return { api }
 }
 
 /** Containers and volumes the body names. Returns the body with container references by full id. */
@@ -240,11 +274,11 @@ export function checkTargetsStatic(t: TargetContext, api: ApiRequest, guard: Ope
  */
 export async function checkTargets(t: TargetContext, api: ApiRequest, guard: OperationGuard | undefined, body: JsonValue | undefined): Promise<TargetOutcome> {
   if (t.policy.unguarded) return { api }
-  const forwarded = await checkPathTarget(t, api)
+  const path = await checkPathTarget(t, api)
   const refs = body === undefined || guard?.references === undefined ? [] : guard.references(body)
-  if (refs.length === 0 || body === undefined) return { api: forwarded }
+  if (refs.length === 0 || body === undefined) return path
   const rewritten = await checkBodyReferences(t, api, refs, body)
-  return rewritten === body ? { api: forwarded } : { api: forwarded, body: rewritten }
+  return rewritten === body ? path : { ...path, body: rewritten }
 }
 
 /** Re-encodes a rewritten body for forwarding. */
