@@ -36,7 +36,9 @@ export function seenSummary(records: readonly SeenRecord[]): string {
 function entryComment(e: SectionEntry<Seen>, extended: string | undefined): string {
   if (e.inherited) return ` from ${extended ?? 'the defaults'} (this list replaces the inherited one)`
   const first = e.tags[0]!
-  return ` ${seenSummary(e.tags.map((t) => t.record))}: ${oneLine(`${first.record.operation} ${first.violation.field}=${first.violation.value}`)}`
+  const others = [...new Set(e.tags.map((t) => t.record.operation))].filter((op) => op !== first.record.operation)
+  const also = others.length === 0 ? '' : ` (also ${list(others, 3)})`
+  return ` ${seenSummary(e.tags.map((t) => t.record))}: ${oneLine(`${first.record.operation} ${first.violation.field}=${first.violation.value}`)}${also}`
 }
 
 function ruleName(area: string, taken: ReadonlySet<string>): string {
