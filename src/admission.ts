@@ -277,7 +277,18 @@ export function admit(ctx: AdmissionContext, head: RequestHead, readBody: BodyRe
     ctx, head, readBody, api: undefined, rule: undefined, guard: undefined, raw: undefined, value: undefined, body: undefined, wouldDeny: [],
     rules: ctx.policy.guards, onEngineStatus: undefined, note: undefined,
   }
-  return runFrom(s, 0, onNormalized)
+  // A request refused after a step registered an engine-status hook never reaches the engine: the
+  // hook hears so (status 0), and a re-create it held is released.
+  const released = (err: unknown): never => {
+    s.onEngineStatus?.(0)
+    throw err
+  }
+  try {
+    const out = runFrom(s, 0, onNormalized)
+    return out instanceof Promise ? out.catch(released) : out
+  } catch (err) {
+    return released(err)
+  }
 }
 
 function runFrom(s: State, first: number, onNormalized: ((api: ApiRequest) => void) | undefined): Admitted | Promise<Admitted> {

@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest'
 import { admit, type Admitted } from '../../src/admission.js'
 import type { ContainerInfo, EngineClient } from '../../src/engine-client.js'
 import { defaultMaskedPaths } from '../../src/existing.js'
-import { isDockgateError } from '../../src/errors.js'
+import { DockgateError, isDockgateError } from '../../src/errors.js'
 import { loadPolicy, type CompiledPolicy } from '../../src/policy/compile.js'
 import { RecreateStore } from '../../src/recreate/store.js'
 import { RECREATE_FROM_INSPECT } from './policy/tool-calls.js'
@@ -194,6 +194,17 @@ describe('the updater re-create allowance', () => {
     expect(await create(w, copyOf(webInfo(OLD_ID)))).toMatch(/already under way/)
     first.onEngineStatus?.(0)
     expect(await create(w, copyOf(webInfo(OLD_ID)))).toBe('ok')
+  })
+
+  test('a re-create refused after the guard step (here: a volume lookup that times out) releases the removal', async () => {
+    const w = world()
+    await removeWeb(w)
+    const lookup = w.engine.inspectVolume
+    w.engine.inspectVolume = () => Promise.reject(new DockgateError('DG_UPSTREAM_TIMEOUT', 'no answer'))
+    const body = copyOf(webInfo(OLD_ID), { Binds: ['/srv/data:/data:ro', 'cache:/cache'] })
+    expect(await create(w, body)).toMatch(/^DG_UPSTREAM_TIMEOUT/)
+    w.engine.inspectVolume = lookup
+    expect(await create(w, body)).toBe('ok')
   })
 
   test('only the policy that removed it may re-create it', async () => {
