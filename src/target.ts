@@ -29,7 +29,7 @@ import { volumeCreateGuard } from './guards/volume-create.js'
 import type { ContainerInfo, EngineClient } from './engine-client.js'
 import type { GuardRules } from './guards/rules.js'
 import type { CompiledPolicy } from './policy/compile.js'
-import { inheritedStart, onRemoval, removedHad, type StatusHook } from './recreate/allow.js'
+import { inheritedStart, onRemoval, type StatusHook } from './recreate/allow.js'
 import type { RecreateStore } from './recreate/store.js'
 import type { ApiRequest } from './types.js'
 import { canonicalTarget, encodeQueryComponent } from './normalize.js'
@@ -162,20 +162,6 @@ function canonicalQuery(query: URLSearchParams): string {
   return [...query].map(([k, v]) => `${encodeQueryComponent(k)}=${encodeQueryComponent(v)}`).join('&')
 }
 
-/**
- * A removal an updater may re-create (guards.container.recreate): ContainerDelete, or the stop or
- * kill of an AutoRemove container (the engine removes it then). What the container has is taken
- * now, from the engine, and remembered once the engine confirms the removal.
- */
-async function removal(t: TargetContext, engine: EngineClient, api: ApiRequest, info: ContainerInfo): Promise<StatusHook | undefined> {
-  if (t.recreate === undefined || t.policy.guards.container.recreate === null) return undefined
-  const id = api.operation.id
-  const removes = id === 'ContainerDelete' || ((id === 'ContainerStop' || id === 'ContainerKill') && info.HostConfig?.['AutoRemove'] === true)
-  if (!removes) return undefined
-  const had = removedHad(info, await createViolations(t, engine, info, 'all'))
-  return onRemoval(t.recreate, t.policy, info, await engine.facts(), had)
-}
-
 /** Step 1–3 for the object in the path or query. */
 async function checkPathTarget(t: TargetContext, api: ApiRequest): Promise<TargetOutcome> {
   const target = api.operation.target
@@ -197,7 +183,8 @@ async function checkPathTarget(t: TargetContext, api: ApiRequest): Promise<Targe
       if (violations.length > 0 && note === undefined) t.refuse(targetRefusal(api, t.policy, `container ${displayName(info)}`, violations))
       if (note !== undefined) return { api: withTargetId(api, info.Id), note }
     }
-    const onEngineStatus = await removal(t, engine, api, info)
+    // A removal an updater may re-create: what the container has is taken now, from the engine.
+    const onEngineStatus = await onRemoval(t.recreate, t.policy, api.operation.id, info, () => createViolations(t, engine, info, 'all'), () => engine.facts())
     return { api: withTargetId(api, info.Id), ...(onEngineStatus === undefined ? {} : { onEngineStatus }) }
   }
   if (target.kind === 'exec') {

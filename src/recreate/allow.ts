@@ -66,19 +66,31 @@ function once(hook: StatusHook): StatusHook {
  * create check of its effective definition (which lists inherited mounts, not VolumesFrom), plus its
  * VolumesFrom names, which a re-create copied from its inspect sends again.
  */
-export function removedHad(info: ContainerInfo, violations: readonly Violation[]): Violation[] {
+function removedHad(info: ContainerInfo, violations: readonly Violation[]): Violation[] {
   const from = info.HostConfig?.['VolumesFrom']
   const specs = Array.isArray(from) ? from.filter((s): s is string => typeof s === 'string') : []
   return [...violations, ...specs.map((spec, i) => ({ guard: 'container.volumes_from', field: `HostConfig.VolumesFrom[${i}]`, value: JSON.stringify(spec), detail: 'is not in guards.container.volumes_from' }))]
 }
 
-/** The target step, before a removal is forwarded: what to remember once the engine confirms it. */
-export function onRemoval(store: RecreateStore, policy: CompiledPolicy, info: ContainerInfo, facts: EngineFacts, had: readonly Violation[]): StatusHook | undefined {
+/**
+ * The target step, before a request that removes `info` is forwarded — ContainerDelete, or the stop
+ * or kill of an AutoRemove container (the engine removes it then): what the container has
+ * (`check`, the target step's create check of it) is taken now, from the engine, and remembered
+ * once the engine confirms the removal. Undefined for anything else.
+ */
+export async function onRemoval(
+  store: RecreateStore | undefined, policy: CompiledPolicy, operationId: string, info: ContainerInfo,
+  check: () => Promise<Violation[]>, facts: () => Promise<EngineFacts>,
+): Promise<StatusHook | undefined> {
   const recreate = policy.guards.container.recreate
   const name = (info.Name ?? '').replace(/^\//, '')
-  if (recreate === null || name === '') return undefined
+  const autoRemove = info.HostConfig?.['AutoRemove'] === true
+  const removes = operationId === 'ContainerDelete' || ((operationId === 'ContainerStop' || operationId === 'ContainerKill') && autoRemove)
+  if (store === undefined || recreate === null || name === '' || !removes) return undefined
+  const had = removedHad(info, await check())
+  const engine = await facts()
   return once((status) => {
-    if (status >= 200 && status < 300) store.remember({ scope: policy.source, name, oldId: info.Id, info, facts, had, withinMs: recreate.withinMs })
+    if (status >= 200 && status < 300) store.remember({ scope: policy.source, name, oldId: info.Id, info, facts: engine, had, withinMs: recreate.withinMs })
   })
 }
 

@@ -149,6 +149,11 @@ describe('dockgate learn', () => {
     expect(compilePolicyText(r.out).warnings).toEqual([])
   })
 
+  test('dockgate learn is a subcommand, next to check', async () => {
+    const { main } = await import('../../src/main.js')
+    expect(await main(['learn', '/nonexistent/audit.log'], {})).toBe(2)
+  })
+
   test('usage problems and empty input', () => {
     expect(run([]).code).toBe(2)
     expect(run(['--client', 'name=x', '-']).err).toContain('--client takes KEY=VALUE with KEY one of uid, gid, pid, address, subject, entry')
