@@ -99,7 +99,7 @@ export function learnFrom(records: readonly SeenRecord[], policyName: string): L
     if (r.code !== undefined && UNLOOSENABLE_CODE.test(r.code) && r.violations.length === 0) {
       stays(`${op.id} (${r.method} ${r.path})`, `refused with ${r.code}, which no policy changes`, r)
     }
-    if (r.rule === 'guards.api_version_floor') {
+    if (r.rule?.split(',').includes('guards.api_version_floor') === true || r.code === 'DG_DENY_API_VERSION') {
       if (r.version !== undefined && compareVersions(r.version, inheritedFloor) < 0) {
         if (floor === undefined || compareVersions(r.version, floor.version) < 0) floor = { version: r.version, records: [...(floor?.records ?? [])] }
         floor.records.push(r)

@@ -25,7 +25,8 @@ const create = (hostConfig: Record<string, unknown>, top: Record<string, unknown
 function record(policy: CompiledPolicy, req: Req, mode: 'audit' | 'enforce', client: Record<string, unknown>, listener = 'unix:///run/dg.sock'): string {
   const bytes = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body))
   const headers: Record<string, string> = { host: 'localhost', ...(bytes ? { 'content-type': 'application/json', 'content-length': String(bytes.length) } : {}) }
-  const base = { listener, policy: policy.name, client, method: req.method, path: req.url.split('?')[0]!.replace(/^\/v1\.41/, ''), version: '1.41', durationMs: 1.5, requestId: 'r1', time: '2025-01-01T00:00:00Z' }
+  const version = /^\/v(\d+\.\d+)\//.exec(req.url)?.[1]
+  const base = { listener, policy: policy.name, client, method: req.method, path: req.url.split('?')[0]!.replace(/^\/v\d+\.\d+/, ''), version, durationMs: 1.5, requestId: 'r1', time: '2025-01-01T00:00:00Z' }
   let audit: Record<string, unknown>
   try {
     const a = admit({ policy, self: { ids: [], names: [] }, engine: undefined, mode, bodyLimit: 1 << 20 }, { method: req.method, url: req.url, httpVersion: '1.1', headers, rawHeaders: Object.entries(headers).flat(), upgrade: false }, () => bytes ?? Buffer.alloc(0))
@@ -67,6 +68,7 @@ const SEEN: readonly Req[] = [
   { method: 'GET', url: '/v1.41/containers/x/archive?path=/etc' },
   { method: 'PUT', url: '/v1.41/containers/x/archive?path=/tmp' },
   { method: 'GET', url: '/v1.41/containers/json' },
+  { method: 'GET', url: '/v1.23/containers/json' },
 ]
 const DENIED = create({ Privileged: true })
 const LEGACY = create({}, { Privileged: true })
@@ -97,6 +99,11 @@ describe('dockgate learn', () => {
     expect(passes(learned, req)).toBe(true)
   })
 
+  test('an API version below the floor lowers the floor to the version seen, no further', () => {
+    expect(result.out).toMatch(/api_version_floor: "1\.23" # 1× \(would-deny 1\) by uid 1000 on unix:\/\/\/run\/dg\.sock: the lowest API version seen/)
+    expect(passes(learned, { method: 'GET', url: '/v1.22/containers/json' })).toBe(false)
+  })
+
   test('a request refused in enforce mode counts as seen, and its comment says so', () => {
     expect(passes(learned, DENIED)).toBe(true)
     expect(result.out).toMatch(/privileged: true # 1× \(deny 1\) by uid 0 on unix:\/\/\/run\/dg\.sock: ContainerCreate HostConfig\.Privileged=true/)
@@ -114,7 +121,7 @@ describe('dockgate learn', () => {
   })
 
   test('each entry says how often, with which decision, by whom and where; what stays refused is listed', () => {
-    expect(result.out).toMatch(/^# Learned by `dockgate learn` from 8 audit records \(allow 1, would-deny 6, deny 1\) made under policy "container-operator"\./)
+    expect(result.out).toMatch(/^# Learned by `dockgate learn` from 9 audit records \(allow 1, would-deny 7, deny 1\) made under policy "container-operator"\./)
     expect(result.out).toMatch(/- ContainerArchive # 1× \(would-deny 1\) by uid 1000 on unix:\/\/\/run\/dg\.sock/)
     expect(result.out).toMatch(/# 1× \(would-deny 1\) by uid 1000 on unix:\/\/\/run\/dg\.sock: ContainerCreate HostConfig\.Binds\[0\]="\/srv\/ro:\/ro:ro"\n\s+- path: \/srv\/ro\n\s+read_only: true/)
     expect(result.out).toMatch(/# Not learned: these stay refused under this policy too\.\n# - ContainerCreate Privileged=true \(guard container\.legacy_hostconfig\): HostConfig fields at the top level/)
@@ -137,7 +144,7 @@ describe('dockgate learn', () => {
     const mixed = [LOG, record(loadPolicy('read-only'), { method: 'GET', url: '/v1.41/info' }, 'audit', UID)].join('\n')
     const r = run(['-'], mixed)
     expect(r.code).toBe(2)
-    expect(r.err).toContain('the records were made under 2 policies ("container-operator": 8, "read-only": 1)')
+    expect(r.err).toContain('the records were made under 2 policies ("container-operator": 9, "read-only": 1)')
   })
 
   test('under "full" only operations are learned, and the policy says why', () => {
