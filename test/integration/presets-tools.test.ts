@@ -2,7 +2,7 @@
  * Tool presets against the real engine, with real answers: each tool's read calls (the tables of
  * test/unit/policy/tool-calls.ts) get through each preset with the engine's own status, as they
  * do on the bare socket; then the writes of the tools that make them, in the tool's order:
- * Watchtower's re-create of a plain container, autoheal's curl, Home Assistant's switches,
+ * Watchtower's re-create of a plain container, Dozzle's update, autoheal's curl, Home Assistant's switches,
  * acme-companion's exec without Upgrade, WUD's stop and removal, Fluent Bit's HTTP/1.0 events.
  */
 import { execFile } from 'node:child_process'
@@ -15,7 +15,7 @@ import { engineRequest } from '../support/engine.js'
 import { call, removeByPrefix } from '../support/engine-state.js'
 import { BUSYBOX_IMAGE } from '../support/images.js'
 import { startProxy, type TestProxy } from '../support/proxy.js'
-import { ID, TOOL_CALLS, type Call } from '../unit/policy/tool-calls.js'
+import { ID, TOOL_CALLS, V, type Call } from '../unit/policy/tool-calls.js'
 
 const engineSocket = inject('engineSocket')
 const PREFIX = 'dg-pt-'
@@ -123,6 +123,35 @@ describe('tools that write, in their own order', () => {
       expect((await call(proxy.socket, 'DELETE', `/containers/${id}`)).status).toBe(204)
       expect((await call(proxy.socket, 'POST', `/containers/${id}/wait?condition=removed`)).status).toBe(404)
       expect((await call(proxy.socket, 'GET', '/images/json')).status).toBe(200)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  test('dozzle-actions: "update" stops, removes, re-creates from the inspect and starts a container with a capability', async () => {
+    const name = `${PREFIX}dz`
+    const created = await call(engineSocket, 'POST', `/containers/create?name=${name}`, {
+      Image: BUSYBOX_IMAGE, Cmd: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'], HostConfig: { NetworkMode: 'none', CapAdd: ['NET_ADMIN'] },
+    })
+    expect(created.status).toBe(201)
+    const id = created.json.Id as string
+    expect((await call(engineSocket, 'POST', `/containers/${id}/start`)).status).toBe(204)
+    const proxy = await startProxy({ policy: 'dozzle-actions', engineSocket })
+    const dz = (method: string, path: string, body?: unknown): ReturnType<typeof call> => call(proxy.socket, method, `${V}${path}`, body)
+    try {
+      const info = await dz('GET', `/containers/${id}/json`)
+      expect((await dz('POST', `/containers/${id}/stop`)).status).toBe(204)
+      expect((await dz('DELETE', `/containers/${id}`)).status).toBe(204)
+      const body = { ...info.json.Config, HostConfig: info.json.HostConfig, NetworkingConfig: { EndpointsConfig: info.json.NetworkSettings.Networks } }
+      const replacement = await dz('POST', `/containers/create?name=${name}`, body)
+      expect(replacement.status, replacement.text).toBe(201)
+      expect((await dz('POST', `/containers/${replacement.json.Id as string}/start`)).status).toBe(204)
+      // A capability the old container did not have is refused, on another round.
+      expect((await dz('POST', `/containers/${name}/stop`)).status).toBe(204)
+      expect((await dz('DELETE', `/containers/${name}`)).status).toBe(204)
+      const more = await dz('POST', `/containers/create?name=${name}`, { ...body, HostConfig: { ...body.HostConfig, CapAdd: ['NET_ADMIN', 'SYS_ADMIN'] } })
+      expect(more.status).toBe(403)
+      expect(more.json.message).toContain('HostConfig.CapAdd[1]="SYS_ADMIN" is not allowed (guard container.capabilities')
     } finally {
       await proxy.close()
     }
