@@ -11,8 +11,9 @@
  *             the guard under the policy loosened by exactly what the old container had
  *             (loosen/: the same narrowest loosening `dockgate learn` writes). Its command surface
  *             must be the old one: same image repository (the tag or digest may change: that is the
- *             update), Cmd, Entrypoint, User, WorkingDir and Healthcheck as they were or unset
- *             (the new image's default), Env and Labels no entries the old container lacked.
+ *             update), Cmd, Entrypoint, User, WorkingDir, Healthcheck and Shell as they were or unset
+ *             (the new image's default), Env and Labels no entries the old container lacked, and no
+ *             port published that it did not publish.
  *             One re-create per removal.
  *   start     ContainerStart/ContainerRestart of the re-created container (the name, not the old
  *             id) within the window after the re-create: its effective definition must pass under
@@ -129,6 +130,27 @@ function stable(v: unknown): string {
 const plain = (v: JsonValue | undefined): unknown => (v === undefined ? undefined : JSON.parse(encodeBody(v)))
 const unset = (v: unknown): boolean => v === undefined || v === null || v === ''
 
+/**
+ * Published ports: a re-created container that holds the docker socket (or any other privilege)
+ * must not become reachable from the host's network where it was not (a socket proxy's port,
+ * an admin UI). Each binding must be one the old container had.
+ */
+function checkPorts(findings: Findings, body: JsonObject, old: Readonly<Record<string, unknown>>): void {
+  const hc = body.field('HostConfig')
+  if (!isObject(hc)) return
+  const oldPorts = (old['PortBindings'] ?? {}) as Record<string, unknown>
+  const ports = plain(hc.field('PortBindings'))
+  for (const [port, bindings] of Object.entries(ports !== null && typeof ports === 'object' ? ports : {})) {
+    const had = Array.isArray(oldPorts[port]) ? (oldPorts[port] as unknown[]).map(stable) : []
+    for (const [i, b] of (Array.isArray(bindings) ? bindings : [bindings]).entries()) {
+      if (!had.includes(stable(b))) findings.add(RECREATE_GUARD, `HostConfig.PortBindings[${JSON.stringify(port)}][${i}]`, stable(b), 'publishes a port the removed container did not')
+    }
+  }
+  if (hc.field('PublishAllPorts') === true && old['PublishAllPorts'] !== true) {
+    findings.add(RECREATE_GUARD, 'HostConfig.PublishAllPorts', true, 'publishes ports the removed container did not')
+  }
+}
+
 /** The command surface of a re-create: what it runs and as whom must be the removed container's. */
 function checkPins(findings: Findings, body: JsonObject, old: Readonly<Record<string, unknown>>): void {
   const image = body.field('Image')
@@ -136,7 +158,8 @@ function checkPins(findings: Findings, body: JsonObject, old: Readonly<Record<st
   if (typeof image !== 'string' || (imageRepository(oldImage) ?? oldImage) !== (imageRepository(image) ?? image)) {
     findings.add(RECREATE_GUARD, 'Image', image, `is not of the removed container's image repository (${oldImage}); a re-create may change only the tag or digest`)
   }
-  for (const field of ['Cmd', 'Entrypoint', 'User', 'WorkingDir', 'Healthcheck']) {
+  // Shell too: the engine runs a CMD-SHELL health check with it (moby daemon/health.go getShell).
+  for (const field of ['Cmd', 'Entrypoint', 'User', 'WorkingDir', 'Healthcheck', 'Shell']) {
     const v = plain(body.field(field))
     if (!unset(v) && stable(v) !== stable(old[field] ?? null)) {
       findings.add(RECREATE_GUARD, field, body.field(field), `is not the removed container's; a re-create keeps ${field} as it was, or unset for the image's default`)
@@ -178,6 +201,7 @@ export function recreateCreate(store: RecreateStore | undefined, policy: Compile
   const rules = inheritedRules(policy.guards, removed.had)
   const additions = containerCreateGuard.check(withoutEngineDefaults(body, removed.facts), { operationId: 'ContainerCreate', query, params: {}, version: undefined, rules, self })
   checkPins(findings, body, removed.info.Config ?? {})
+  checkPorts(findings, body, removed.info.HostConfig ?? {})
   if (additions.length > 0 || findings.list.length > 0) {
     findings.add(RECREATE_GUARD, 'query.name', name, `re-creates the container removed ${ago(store, removed.removedAt)}, which did not have the others listed`)
     return { allowed: false, violations: [...additions, ...findings.list] }

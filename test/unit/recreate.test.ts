@@ -135,6 +135,9 @@ describe('the updater re-create allowance', () => {
     ['another image repository', {}, { Image: 'evil/busybox:test' }, /Image="evil\/busybox:test" is not allowed \(guard container\.recreate: is not of the removed container's image repository/],
     ['a new environment variable', {}, { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LD_PRELOAD=/x.so'] }, /Env\[1\]="LD_PRELOAD" is not allowed \(guard container\.recreate/],
     ['a new health check (a command the engine runs inside)', {}, { Healthcheck: { Test: ['CMD', 'evil'] } }, /Healthcheck=.*guard container\.recreate/],
+    ['another shell (it runs CMD-SHELL health checks)', {}, { Shell: ['sh', '-c', 'evil;'] }, /Shell=.*guard container\.recreate/],
+    ['a published port', { PortBindings: { '2375/tcp': [{ HostIp: '0.0.0.0', HostPort: '2375' }] } }, {}, /HostConfig\.PortBindings\["2375\/tcp"\]\[0\]=.*guard container\.recreate: publishes a port the removed container did not/],
+    ['all ports published', { PublishAllPorts: true }, {}, /HostConfig\.PublishAllPorts=true is not allowed \(guard container\.recreate/],
   ])('an addition is refused: %s', async (_n, host, config, message) => {
     const w = world()
     await removeWeb(w)
@@ -154,6 +157,14 @@ describe('the updater re-create allowance', () => {
     const w = world()
     await removeWeb(w)
     expect(await create(w, copyOf(webInfo(OLD_ID), {}, config))).toBe('ok')
+  })
+
+  test('ports the old container published may be published again', async () => {
+    const w = world()
+    const ports = { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] } }
+    w.engine.containers = [webInfo(OLD_ID, ports)]
+    await removeWeb(w)
+    expect(await create(w, copyOf(webInfo(OLD_ID, ports)))).toBe('ok')
   })
 
   test('a fresh name with the same definition is refused', async () => {
