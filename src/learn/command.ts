@@ -24,7 +24,7 @@ would-deny (--audit-only) and deny all count as seen.
   --listener ADDR     only records of this listener, as the records write it (repeatable)
   --client KEY=VALUE  only records of this client; KEY is uid, gid, pid, address, subject or
                       entry (repeatable: values of one key are alternatives, keys all apply)
-Exit code: 0 policy printed, 1 nothing to learn, 2 usage problems.
+Exit code: 0 policy printed, 1 nothing to learn (or nothing that loads), 2 usage problems.
 `
 
 export interface LearnIo {
@@ -105,14 +105,20 @@ export function learn(argv: readonly string[], io: LearnIo): number {
     return 2
   }
   const learned = learnFrom(records, [...policies.keys()][0]!)
+  if (learned.operations.length === 0 && learned.extends === undefined && learned.section.empty) {
+    io.err('dockgate learn: the records show nothing beyond /_ping, which every policy allows; nothing to learn\n')
+    return 1
+  }
   const text = renderPolicy(learned)
   try {
     const compiled = compilePolicyText(text, { file: 'learned.yaml' })
     if (compiled.warnings.length > 0) throw new ConfigError(compiled.warnings)
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
-    // A bug: what learn writes must load cleanly. Say what and show it.
-    throw new Error(`the learned policy does not load cleanly: ${err.problems.map(formatProblem).join('; ')}\n${text}`)
+    // What learn prints must load cleanly; when it would not (a BuildKit session seen without its
+    // build), say why rather than print it.
+    io.err(`dockgate learn: the policy learned from these records would not load cleanly:\n${err.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n${text}`)
+    return 1
   }
   io.out(text)
   return 0

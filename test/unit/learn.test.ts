@@ -161,6 +161,19 @@ describe('dockgate learn', () => {
     expect(await main(['learn', '/nonexistent/audit.log'], {})).toBe(2)
   })
 
+  test('a policy that would not load is not printed: a BuildKit session seen without its build', () => {
+    const session = JSON.stringify({ audit: { decision: 'would-deny', operation: 'Session', policy: 'read-only', listener: 'l', client: UID, method: 'POST', path: '/session', code: 'DG_DENY_OPERATION' } })
+    const r = run(['-'], session)
+    expect(r.code).toBe(1)
+    expect(r.out).toBe('')
+    expect(r.err).toMatch(/would not load cleanly:\n  learned\.yaml:\d+:\d+: .*Session/)
+  })
+
+  test('only pings under a policy that is not a preset: nothing to learn', () => {
+    const ping = JSON.stringify({ audit: { decision: 'allow', operation: 'SystemPing', policy: 'env', listener: 'l', client: UID, method: 'GET', path: '/_ping' } })
+    expect(run(['-'], ping)).toMatchObject({ code: 1, err: expect.stringContaining('nothing beyond /_ping') })
+  })
+
   test('usage problems and empty input', () => {
     expect(run([]).code).toBe(2)
     expect(run(['--client', 'name=x', '-']).err).toContain('--client takes KEY=VALUE with KEY one of uid, gid, pid, address, subject, entry')
