@@ -14,18 +14,21 @@
  *                (a create an updater re-creates: recreate/allow.ts)
  *   target       what the path, query and body name, resolved in the engine (target.ts)
  *                                                                    refusal: DG_DENY_SELF/TARGET/BODY
+ *   stream       a body a guard reads as it streams (ImageBuild's build context) gets the filter it
+ *                is forwarded through; the filter refuses later, mid-stream      refusal: DG_DENY_BODY
  *
  * Policy refusals (the ones marked) are the policy's choice; in audit-only mode they are kept as
  * "would deny" and the request goes on. Refusals of what dockgate cannot read exactly, and
  * DG_DENY_SELF (no policy can allow it), stop the request in every mode.
  */
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Transform } from 'node:stream'
 import type { CompiledPolicy } from './policy/compile.js'
 import { decide } from './policy/decide.js'
 import { versionBelow } from './guards/version.js'
 import { SELF_GUARD } from './guards/self.js'
 import type { GuardRules } from './guards/rules.js'
-import type { OperationGuard, SelfIdentity, Violation } from './guards/types.js'
+import type { GuardContext, OperationGuard, SelfIdentity, Violation } from './guards/types.js'
 import { recreateCreate, type StatusHook } from './recreate/allow.js'
 import type { RecreateStore } from './recreate/store.js'
 import { decodeBody, encodeBody, BodyError } from './body/gojson.js'
@@ -72,8 +75,10 @@ export interface Admitted {
   readonly rule: string | undefined
   /** The canonical body to forward in place of the client's, when a guard read it. */
   readonly body: Buffer | undefined
-  /** In audit-only mode: what enforcement would have refused. */
+  /** In audit-only mode: what enforcement would have refused (a body filter may add to it while forwarding). */
   readonly wouldDeny: readonly DockgateError[]
+  /** For a body a guard reads as it streams: forward it through this filter (forward.ts). */
+  readonly filter: Transform | undefined
   /** To call with the engine's status as soon as it answers, before the client sees it (re-creates). */
   readonly onEngineStatus?: StatusHook
   /** Why a request the guards alone would refuse goes through (a re-create), for the audit record. */
@@ -91,6 +96,7 @@ interface State {
   raw: Buffer | undefined
   value: JsonValue | undefined
   body: Buffer | undefined
+  filter: Transform | undefined
   readonly wouldDeny: DockgateError[]
   /** The rules the guard and target steps judge by: the policy's, or a re-create's (recreate/allow.ts). */
   rules: GuardRules
@@ -215,7 +221,7 @@ function guardStep(s: State): void {
       s.body = s.raw
     }
   }
-  let violations = guard.check(s.value, { operationId: api.operation.id, query: api.query, params: api.params, version: api.version, rules: s.rules, self: s.ctx.self })
+  let violations = guard.check(s.value, guardContext(s, api))
   if (violations.length === 0) return
   if (api.operation.id === 'ContainerCreate') {
     const re = recreateCreate(s.ctx.recreate, s.ctx.policy, s.ctx.self, api.query, s.value, violations)
@@ -227,14 +233,46 @@ function guardStep(s: State): void {
     }
     if (re !== undefined) violations = [...re.violations]
   }
+  refuse(s, denied(s, api, violations))
+}
+
+function guardContext(s: State, api: ApiRequest): GuardContext {
+  return { operationId: api.operation.id, query: api.query, params: api.params, version: api.version, rules: s.rules, self: s.ctx.self }
+}
+
+/** The refusal for a guard's violations. */
+function denied(s: State, api: ApiRequest, violations: readonly Violation[]): DockgateError {
   // Reaching into dockgate's own container (a namespace, VolumesFrom, a link) has its own code: no policy can loosen it.
   const self = violations.every((v) => v.guard === SELF_GUARD)
-  refuse(s, new DockgateError(self ? 'DG_DENY_SELF' : 'DG_DENY_BODY', `${api.operation.id} denied by policy "${s.ctx.policy.name}": ${violations.map(describe).join('; ')}`, {
+  return new DockgateError(self ? 'DG_DENY_SELF' : 'DG_DENY_BODY', `${api.operation.id} denied by policy "${s.ctx.policy.name}": ${violations.map(describe).join('; ')}`, {
     policy: s.ctx.policy.name,
     rule: [...new Set(violations.map((v) => v.guard))].join(','),
     field: violations.map((v) => v.field).join(','),
     violations,
-  }))
+  })
+}
+
+/**
+ * A body the guard reads as it streams (ImageBuild's build context): the filter it goes through.
+ * Its refusals come while the body is forwarded; in audit-only mode a policy refusal is added to
+ * wouldDeny and the body goes on, as for the other steps.
+ */
+function streamStep(s: State): void {
+  if (s.guard?.stream === undefined) return
+  const api = apiOf(s)
+  s.filter = s.guard.stream(guardContext(s, api), {
+    maxBytes: s.ctx.bodyLimit,
+    deny: (violations) => {
+      const err = denied(s, api, violations)
+      if (s.ctx.mode === 'audit' && POLICY_REFUSALS.has(err.code)) {
+        s.wouldDeny.push(err)
+        return undefined
+      }
+      return err
+    },
+    unreadable: (message, tooLarge) =>
+      new DockgateError(tooLarge ? 'DG_REQ_BODY_TOO_LARGE' : 'DG_REQ_BUILD_CONTEXT', `${api.operation.id} refused: ${message}${tooLarge ? ' (limits.body_bytes)' : ''}`, { policy: s.ctx.policy.name }),
+  })
 }
 
 function describe(v: Violation): string {
@@ -262,7 +300,7 @@ function target(s: State): Promise<void> | void {
 type Step = (s: State) => Promise<void> | void
 
 /** The steps, in order. */
-const STEPS: readonly Step[] = [head, normalizeStep, policyStep, apiVersion, upgrade, contentType, body, guardStep, target]
+const STEPS: readonly Step[] = [head, normalizeStep, policyStep, apiVersion, upgrade, contentType, body, guardStep, target, streamStep]
 
 /**
  * Runs every step on one request. Returns what to forward, or throws the DockgateError that
@@ -274,7 +312,7 @@ const STEPS: readonly Step[] = [head, normalizeStep, policyStep, apiVersion, upg
  */
 export function admit(ctx: AdmissionContext, head: RequestHead, readBody: BodyReader, onNormalized?: (api: ApiRequest) => void): Admitted | Promise<Admitted> {
   const s: State = {
-    ctx, head, readBody, api: undefined, rule: undefined, guard: undefined, raw: undefined, value: undefined, body: undefined, wouldDeny: [],
+    ctx, head, readBody, api: undefined, rule: undefined, guard: undefined, raw: undefined, value: undefined, body: undefined, filter: undefined, wouldDeny: [],
     rules: ctx.policy.guards, onEngineStatus: undefined, note: undefined,
   }
   // A request refused after a step registered an engine-status hook never reaches the engine: the
@@ -299,7 +337,7 @@ function runFrom(s: State, first: number, onNormalized: ((api: ApiRequest) => vo
     if (pending !== undefined) return pending.then(() => runFrom(s, i + 1, onNormalized))
   }
   return {
-    api: apiOf(s), rule: s.rule, body: s.body, wouldDeny: s.wouldDeny,
+    api: apiOf(s), rule: s.rule, body: s.body, wouldDeny: s.wouldDeny, filter: s.filter,
     ...(s.onEngineStatus === undefined ? {} : { onEngineStatus: s.onEngineStatus }),
     ...(s.note === undefined ? {} : { note: s.note }),
   }

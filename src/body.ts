@@ -20,7 +20,12 @@ export interface BodyLimits {
 /** Bytes of request bodies held for inspection across all connections of one dockgate. */
 export class BodyBudget {
   #held = 0
-  constructor(readonly limit: number) {}
+  #peak = 0
+  /**
+   * `onDrained(peak)` is called whenever the budget goes back to zero, with the most it held
+   * since the previous time (reclaim.ts gives memory back after a burst).
+   */
+  constructor(readonly limit: number, private readonly onDrained?: (peak: number) => void) {}
 
   get held(): number {
     return this.#held
@@ -32,10 +37,17 @@ export class BodyBudget {
       throw new DockgateError('DG_LIMIT_BODY_BUDGET', `dockgate is holding ${this.#held} bytes of request bodies for inspection, its budget (limits.body_budget_bytes) is ${this.limit}; retry shortly`)
     }
     this.#held += n
+    if (this.#held > this.#peak) this.#peak = this.#held
   }
 
   give(n: number): void {
+    if (n === 0) return
     this.#held = Math.max(0, this.#held - n)
+    if (this.#held === 0 && this.onDrained !== undefined) {
+      const peak = this.#peak
+      this.#peak = 0
+      this.onDrained(peak)
+    }
   }
 }
 

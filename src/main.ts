@@ -13,6 +13,11 @@ import { ConfigError, formatProblem } from './problems.js'
 import { startDockgate, formatAddress, type RunningDockgate } from './server.js'
 import { ListenError } from './listen.js'
 import { discoverSelf } from './self.js'
+import { healthcheck } from './healthcheck.js'
+import { currentIdentity, probeEngine } from './engine-probe.js'
+import { watchEngine } from './engine-watch.js'
+import { prepareSocketDirs, type SocketPlan } from './socket-dir.js'
+import type { Config } from './config.js'
 
 export const EXIT_USAGE = 2
 
@@ -24,6 +29,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       stdin: () => readFileSync(0),
     })
   }
+  if (argv[0] === 'healthcheck') return healthcheck(argv.slice(1), env, { out: (s) => process.stdout.write(s) })
   if (argv[0] === 'learn') {
     return learn(argv.slice(1), {
       out: (s) => process.stdout.write(s),
@@ -67,10 +73,24 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       )
     }
   }
+  const identity = currentIdentity()
+  try {
+    for (const dir of prepareSocketDirs(socketPlans(config), identity)) logger.info(`created socket directory ${dir} (mode 0755)`)
+  } catch (err) {
+    if (err instanceof ListenError) {
+      process.stderr.write(`dockgate: ${err.message}\n`)
+      return EXIT_USAGE
+    }
+    throw err
+  }
+  // Say at once whether the engine can be reached (and what to change if not); keep trying after.
+  const engine = watchEngine(config.upstream, { logger, probe: () => probeEngine(config.upstream, identity) })
+  await engine.settled
   let running: RunningDockgate
   try {
     running = await startDockgate(config, { logger, self: discoverSelf() })
   } catch (err) {
+    engine.close()
     if (err instanceof ListenError) {
       process.stderr.write(`dockgate: ${err.message}\n`)
       return EXIT_USAGE
@@ -82,6 +102,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const stop = (signal: string): void => {
       if (stopping) return
       stopping = true
+      engine.close()
       logger.info(`${signal}: closing listeners and open streams`)
       running.close().then(
         () => resolve(0),
@@ -94,4 +115,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     process.once('SIGTERM', () => stop('SIGTERM'))
     process.once('SIGINT', () => stop('SIGINT'))
   })
+}
+
+/** The unix sockets dockgate will create, with the owner and group asked for. */
+function socketPlans(config: Config): SocketPlan[] {
+  const plans: SocketPlan[] = []
+  for (const l of config.listeners) if (l.address.kind === 'unix') plans.push({ path: l.address.path, uid: l.uid, gid: l.gid })
+  if (config.admin?.kind === 'unix') plans.push({ path: config.admin.path })
+  return plans
 }

@@ -218,11 +218,20 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     ctx.metrics.openStreams.inc({ kind })
     ctx.trackStream(res)
   }
-  const outcome = await ctx.forwarder.forward(req, res, api, admitted.body, admitted.onEngineStatus)
+  const outcome = await ctx.forwarder.forward(req, res, api, admitted.body, admitted.filter, admitted.onEngineStatus)
   // No answer from the engine: a pending re-create is released (the hook heeds its first call only).
   admitted.onEngineStatus?.(0)
   held?.release()
   if (kind !== 'none') ctx.metrics.openStreams.dec({ kind })
+  if (!outcome.ok && 'refused' in outcome) {
+    // The body filter refused mid-stream (a build context's Dockerfile): the engine's request was
+    // cut short. Answer, and read the rest of the upload to the void as for an early refusal.
+    const e = asDockgateError(outcome.refused, ctx.logger)
+    record(ctx, req, api, started, refusalFields(e))
+    if (!req.complete && hasBody(req.headers)) discardBody(req)
+    sendError(res, e, req.method ?? 'GET')
+    return
+  }
   if (!outcome.ok && outcome.error) {
     ctx.metrics.upstreamErrors.inc({ code: outcome.error.code })
     record(ctx, req, api, started, { ...refusalFields(outcome.error), decision: 'error', rule: admitted.rule })

@@ -15,6 +15,7 @@ export { formatAddress }
 import { createForwarder, endStream } from './forward.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { BodyBudget } from './body.js'
+import { reclaimAfterBursts } from './reclaim.js'
 import { createEngineClient } from './engine-client.js'
 import { RecreateStore } from './recreate/store.js'
 import { handleClientError, handleRequest, handleUpgrade, type ListenerContext } from './pipeline.js'
@@ -81,7 +82,7 @@ export async function startDockgate(
   const upstream: Upstream = createUpstream(config.upstream)
   const forwarder = createForwarder(upstream)
   const engine = createEngineClient(upstream, config.limits.lookupTimeoutMs)
-  const budget = new BodyBudget(config.limits.bodyBudgetBytes)
+  const budget = new BodyBudget(config.limits.bodyBudgetBytes, reclaimAfterBursts())
   // Shared by every listener: a removal is remembered under the policy that made it (recreate/).
   const recreate = new RecreateStore(deps.clock)
   const metrics = createMetrics(deps.registry, { processMetrics: deps.processMetrics ?? true })

@@ -8,7 +8,7 @@ import { DEFAULT_GUARD_RULES } from '../guards/rules.js'
 import { compareVersions } from '../guards/version.js'
 import type { Violation } from '../guards/types.js'
 import { GuardsSection } from '../loosen/section.js'
-import { loosen } from '../loosen/table.js'
+import { loosen, loosenings } from '../loosen/table.js'
 import { loadPolicy, type CompiledPolicy } from '../policy/compile.js'
 import { decide } from '../policy/decide.js'
 import { listPresets } from '../policy/presets.js'
@@ -109,8 +109,8 @@ export function learnFrom(records: readonly SeenRecord[], policyName: string): L
     }
     for (const v of r.violations) {
       const outcome = loosen(v)
-      if ('loosen' in outcome) section.add(outcome.loosen, { record: r, violation: v })
-      else stays(`${op.id} ${v.field}=${v.value} (guard ${v.guard})`, outcome.cannot, r)
+      for (const l of loosenings(outcome)) section.add(l, { record: r, violation: v })
+      if ('cannot' in outcome) stays(`${op.id} ${v.field}=${v.value} (guard ${v.guard})`, outcome.cannot, r)
     }
   }
   const order = allOperations()

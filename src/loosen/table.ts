@@ -34,7 +34,13 @@ export type Loosening =
   /** The lowest value allowed at `key` (`container.oom_score_adj_min`). */
   | { readonly kind: 'min'; readonly key: GuardKey; readonly value: number }
 
-export type LooseningOutcome = { readonly loosen: Loosening } | { readonly cannot: string }
+/** What lets a refused value through: one loosening, and where one refusal hides the next, those too. */
+export type LooseningOutcome = { readonly loosen: Loosening; readonly also?: readonly Loosening[] } | { readonly cannot: string }
+
+/** Every loosening of an outcome (none when it cannot be loosened). */
+export function loosenings(outcome: LooseningOutcome): readonly Loosening[] {
+  return 'cannot' in outcome ? [] : [outcome.loosen, ...(outcome.also ?? [])]
+}
 
 type Row = (v: Violation) => LooseningOutcome
 
@@ -136,8 +142,14 @@ export const LOOSENINGS: Readonly<Record<string, Row>> = {
   'build.grpc': flag('build.grpc'),
   'build.network_mode': (v) => (stringValue(v.value)?.toLowerCase() === 'host' ? { loosen: { kind: 'flag', key: 'build.network_host' } } : cannot("joining another container's network in a build is never allowed")),
   'build.outputs': (v) => (v.field.endsWith('.Type') ? item('build.outputs', (s) => s)(v) : unreadable(v)),
+  'build.fetch_urls': flag('build.fetch_urls'),
   'build.push': flag('build.push'),
-  'build.remote': flag('build.remote'),
+  // A remote context's Dockerfile cannot be checked for URL fetches: once remote= is allowed, the
+  // same request is refused by build.fetch_urls (build-context.ts), so both go together.
+  'build.remote': (v) => ({
+    loosen: { kind: 'flag', key: 'build.remote' },
+    ...(stringValue(v.value) === 'client-session' ? {} : { also: [{ kind: 'flag', key: 'build.fetch_urls' }] }),
+  }),
   'checkpoint.dir': never('a checkpoint directory on the host is never allowed (only the engine default)'),
   'container.annotations': mapKey('container.annotations'),
   'container.binds': bind,

@@ -32,7 +32,7 @@ import { compileGuardRules, type GuardRules } from '../guards/rules.js'
 import type { SelfIdentity, Violation } from '../guards/types.js'
 import { Findings } from '../guards/values.js'
 import { GuardsSection } from '../loosen/section.js'
-import { loosen } from '../loosen/table.js'
+import { loosen, loosenings } from '../loosen/table.js'
 import type { CompiledPolicy } from '../policy/compile.js'
 import { RecreateStore, type RemovedContainer } from './store.js'
 
@@ -43,7 +43,7 @@ export function inheritedRules(base: GuardRules, had: readonly Violation[]): Gua
   const section = new GuardsSection<Violation>(base)
   for (const v of had) {
     const outcome = loosen(v)
-    if ('loosen' in outcome) section.add(outcome.loosen, v)
+    for (const l of loosenings(outcome)) section.add(l, v)
   }
   const compiled = compileGuardRules(section.toRaw(), base)
   // A problem here is a bug in loosen/; without the loosening the re-create is simply refused.
