@@ -247,7 +247,9 @@ function connectionContexts(base: Omit<ListenerContext, 'client'>, l: ListenerCo
   return {
     set(socket, peer) {
       const client = chooseClient(peer, clients, l.tenant)
-      contexts.set(socket, { ...((client.entry && byEntry.get(client.entry)) || base), client })
+      const ctx = (client.entry && byEntry.get(client.entry)) || base
+      // A tenant is the connection's (its entry's, else the listener's): its requests are kept to the tenant's objects (admission.ts).
+      contexts.set(socket, { ...ctx, client, ...(client.tenant === undefined ? {} : { admission: { ...ctx.admission, tenant: client.tenant } }) })
     },
     get: (socket) => contexts.get(socket) ?? lost,
   }

@@ -33,8 +33,7 @@ import type { SelfIdentity, Violation } from '../guards/types.js'
 import { Findings } from '../guards/values.js'
 import { GuardsSection } from '../loosen/section.js'
 import { loosen, loosenings } from '../loosen/table.js'
-import type { CompiledPolicy } from '../policy/compile.js'
-import { RecreateStore, type RemovedContainer } from './store.js'
+import { RecreateStore, scopeKey, type RecreateScope, type RemovedContainer } from './store.js'
 
 export const RECREATE_GUARD = 'container.recreate'
 
@@ -80,10 +79,10 @@ function removedHad(info: ContainerInfo, violations: readonly Violation[]): Viol
  * once the engine confirms the removal. Undefined for anything else.
  */
 export async function onRemoval(
-  store: RecreateStore | undefined, policy: CompiledPolicy, operationId: string, info: ContainerInfo,
+  store: RecreateStore | undefined, scope: RecreateScope, operationId: string, info: ContainerInfo,
   check: () => Promise<Violation[]>, facts: () => Promise<EngineFacts>,
 ): Promise<StatusHook | undefined> {
-  const recreate = policy.guards.container.recreate
+  const recreate = scope.policy.guards.container.recreate
   const name = (info.Name ?? '').replace(/^\//, '')
   const autoRemove = info.HostConfig?.['AutoRemove'] === true
   const removes = operationId === 'ContainerDelete' || ((operationId === 'ContainerStop' || operationId === 'ContainerKill') && autoRemove)
@@ -91,15 +90,16 @@ export async function onRemoval(
   const had = removedHad(info, await check())
   const engine = await facts()
   return once((status) => {
-    if (status >= 200 && status < 300) store.remember({ scope: policy.source, name, oldId: info.Id, info, facts: engine, had, withinMs: recreate.withinMs })
+    if (status >= 200 && status < 300) store.remember({ scope: scopeKey(scope), name, oldId: info.Id, info, facts: engine, had, withinMs: recreate.withinMs })
   })
 }
 
 const ago = (store: RecreateStore, at: number): string => `${Math.round((store.now() - at) / 1000)} s ago`
 
 /** Why no re-create applies to this name right now, or the removal it may re-create. */
-function usable(store: RecreateStore, policy: CompiledPolicy, name: string): RemovedContainer | string {
-  const removed = store.find(policy.source, name)
+function usable(store: RecreateStore, scope: RecreateScope, name: string): RemovedContainer | string {
+  const policy = scope.policy
+  const removed = store.find(scopeKey(scope), name)
   if (removed === undefined) return `no container of this name was removed through policy "${policy.name}" in the last ${(policy.guards.container.recreate?.withinMs ?? 0) / 1000} s, so the create is checked as a new container`
   if (removed.state === 'creating') return 'a re-create of this container is already under way'
   if (removed.state === 'recreated') return `the container removed ${ago(store, removed.removedAt)} was already re-created; one re-create per removal`
@@ -188,12 +188,13 @@ export type CreateVerdict =
  * no name to go by. Refused with a removal remembered, the violations are what the old container
  * did not have.
  */
-export function recreateCreate(store: RecreateStore | undefined, policy: CompiledPolicy, self: SelfIdentity, query: URLSearchParams, body: JsonValue | undefined, refused: readonly Violation[]): CreateVerdict | undefined {
+export function recreateCreate(store: RecreateStore | undefined, scope: RecreateScope, self: SelfIdentity, query: URLSearchParams, body: JsonValue | undefined, refused: readonly Violation[]): CreateVerdict | undefined {
+  const policy = scope.policy
   const names = query.getAll('name')
   if (store === undefined || policy.guards.container.recreate === null || names.length !== 1 || names[0] === '' || !isObject(body)) return undefined
   const name = names[0]!.replace(/^\//, '')
   const findings = new Findings()
-  const removed = usable(store, policy, name)
+  const removed = usable(store, scope, name)
   if (typeof removed === 'string') {
     findings.add(RECREATE_GUARD, 'query.name', name, removed)
     return { allowed: false, violations: [...refused, ...findings.list] }
@@ -228,10 +229,11 @@ export function recreateCreate(store: RecreateStore | undefined, policy: Compile
  * create: the re-created container may start with what it inherited. `recheck` runs the target
  * step's create check on the container under the given rules.
  */
-export async function inheritedStart(store: RecreateStore | undefined, policy: CompiledPolicy, info: ContainerInfo, recheck: (rules: GuardRules) => Promise<Violation[]>): Promise<string | undefined> {
+export async function inheritedStart(store: RecreateStore | undefined, scope: RecreateScope, info: ContainerInfo, recheck: (rules: GuardRules) => Promise<Violation[]>): Promise<string | undefined> {
+  const policy = scope.policy
   const name = (info.Name ?? '').replace(/^\//, '')
   if (store === undefined || policy.guards.container.recreate === null || name === '') return undefined
-  const removed = store.find(policy.source, name)
+  const removed = store.find(scopeKey(scope), name)
   if (removed === undefined || removed.state !== 'recreated' || removed.oldId === info.Id || store.now() > removed.until) return undefined
   if ((await recheck(inheritedRules(policy.guards, removed.had))).length > 0) return undefined
   return `starts container ${name}, re-created ${ago(store, removed.recreatedAt ?? removed.removedAt)} through this policy, with what it inherited`

@@ -7,12 +7,24 @@
  */
 import type { ContainerInfo, EngineFacts } from '../engine-client.js'
 import type { Violation } from '../guards/types.js'
+import type { CompiledPolicy } from '../policy/compile.js'
+
+/** Who may re-create what they removed: the same policy, and within a tenant, the same tenant. */
+export interface RecreateScope {
+  readonly policy: CompiledPolicy
+  readonly tenant?: string | undefined
+}
+
+/** The store key of a scope: the policy file, and the tenant when there is one. */
+export function scopeKey(scope: RecreateScope): string {
+  return scope.tenant === undefined ? scope.policy.source : `${scope.policy.source}\u0000tenant ${scope.tenant}`
+}
 
 /** Most removed containers remembered at once; the oldest are forgotten first. */
 export const MAX_REMOVED = 1000
 
 export interface RemovedContainer {
-  /** The policy file that removed it (only that policy may re-create it). */
+  /** scopeKey of the policy (and tenant) that removed it: only that scope may re-create it. */
   readonly scope: string
   /** Its name, without the leading `/`. */
   readonly name: string

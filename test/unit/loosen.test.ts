@@ -4,7 +4,7 @@
  * refused, compiles the result over the policy's rules, runs the guard again (nothing refused), and
  * then its near misses (still refused). Rows that cannot loosen say why.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { decodeBody } from '../../src/body/gojson.js'
@@ -167,10 +167,11 @@ const DIRECT: ReadonlyArray<{ readonly name: string; readonly v: Violation; read
   { name: 'a re-create that is no re-create', v: { guard: 'container.recreate', field: 'query.name', value: '"web"', detail: 'no container of that name was removed' }, why: /removed through the same policy/ },
 ]
 
-/** Guard ids in the sources: every guard, target.ts, the re-create allowance. */
+/** Guard ids in the sources: every guard, the target step (target*.ts), the re-create allowance. */
 function sourceGuardIds(): Set<string> {
   const root = new URL('../../src/', import.meta.url).pathname
-  const files = [...readdirSync(join(root, 'guards')).map((f) => join(root, 'guards', f)), join(root, 'target.ts'), ...(existsSync(join(root, 'recreate')) ? readdirSync(join(root, 'recreate')).map((f) => join(root, 'recreate', f)) : [])]
+  const inDir = (dir: string): string[] => readdirSync(join(root, dir)).map((f) => join(root, dir, f))
+  const files = [...inDir('guards'), ...readdirSync(root).filter((f) => /^target.*\.ts$/.test(f)).map((f) => join(root, f)), ...inDir('recreate')]
   const ids = new Set<string>()
   for (const f of files) {
     const text = readFileSync(f, 'utf8')

@@ -11,7 +11,10 @@ import type { ContainerInfo, EngineClient } from '../../src/engine-client.js'
 import { defaultMaskedPaths } from '../../src/existing.js'
 import { DockgateError, isDockgateError } from '../../src/errors.js'
 import { loadPolicy, type CompiledPolicy } from '../../src/policy/compile.js'
-import { RecreateStore } from '../../src/recreate/store.js'
+import { decodeBody } from '../../src/body/gojson.js'
+import { containerCreateGuard } from '../../src/guards/container-create.js'
+import { recreateCreate } from '../../src/recreate/allow.js'
+import { RecreateStore, scopeKey } from '../../src/recreate/store.js'
 import { RECREATE_FROM_INSPECT } from './policy/tool-calls.js'
 
 const OLD_ID = 'a'.repeat(64)
@@ -222,6 +225,18 @@ describe('the updater re-create allowance', () => {
     const w = world()
     await removeWeb(w)
     expect(await create(w, copyOf(webInfo(OLD_ID)), 'web', loadPolicy('wud'))).toMatch(/no container of this name was removed through policy "wud"/)
+  })
+
+  test('within a tenant, only the same tenant may re-create what it removed', async () => {
+    const store = new RecreateStore(() => 0)
+    const info = webInfo(OLD_ID)
+    store.remember({ scope: scopeKey({ policy: watchtower, tenant: 'alice' }), name: 'web', oldId: OLD_ID, info, facts: FACTS, had: [], withinMs: 600_000 })
+    const body = decodeBody(Buffer.from(JSON.stringify(copyOf(info))), containerCreateGuard.shape)
+    const query = new URLSearchParams('name=web')
+    const self = { ids: [], names: [] }
+    expect(recreateCreate(store, { policy: watchtower, tenant: 'bob' }, self, query, body, [])).toMatchObject({ allowed: false, violations: [{ guard: 'container.recreate', detail: expect.stringMatching(/^no container of this name was removed/) }] })
+    expect(recreateCreate(store, { policy: watchtower }, self, query, body, [])).toMatchObject({ allowed: false })
+    expect(recreateCreate(store, { policy: watchtower, tenant: 'alice' }, self, query, body, [])).toMatchObject({ allowed: false, violations: expect.arrayContaining([expect.objectContaining({ guard: 'container.capabilities' })]) })
   })
 
   test('without guards.container.recreate nothing is remembered', async () => {
