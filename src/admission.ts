@@ -12,6 +12,7 @@
  *   content-type a body comes with a type the operation accepts (content-type.ts)
  *   body         a JSON body a guard reads is read, bounded (body.ts)
  *   guard        the body guard on the Go-decoded body (guards/)                 refusal: DG_DENY_BODY
+ *                (a create an updater re-creates: recreate/allow.ts)
  *   tenant       a client with a tenant: its label on lists and on what it creates
  *                (tenant/request.ts)                                             refusal: DG_DENY_TENANT
  *   target       what the path, query and body name, resolved in the engine (target.ts), among
@@ -29,7 +30,10 @@ import type { CompiledPolicy } from './policy/compile.js'
 import { decide } from './policy/decide.js'
 import { versionBelow } from './guards/version.js'
 import { SELF_GUARD } from './guards/self.js'
+import type { GuardRules } from './guards/rules.js'
 import type { GuardContext, OperationGuard, SelfIdentity, Violation } from './guards/types.js'
+import { recreateCreate, type StatusHook } from './recreate/allow.js'
+import type { RecreateStore } from './recreate/store.js'
 import { decodeBody, encodeBody, BodyError } from './body/gojson.js'
 import type { JsonValue } from './body/json-value.js'
 import { checkContentType, contentTypeValues } from './content-type.js'
@@ -61,6 +65,8 @@ export interface AdmissionContext {
   readonly mode: 'enforce' | 'audit'
   /** Largest body a guard reads (bytes): an upgrade request's body may not be larger. */
   readonly bodyLimit: number
+  /** Containers removed through policies with guards.container.recreate; absent for `dockgate check`. */
+  readonly recreate?: RecreateStore
   /** The connection's tenant (connection.ts), when it has one. */
   readonly tenant?: string | undefined
 }
@@ -80,6 +86,10 @@ export interface Admitted {
   readonly wouldDeny: readonly DockgateError[]
   /** For a body a guard reads as it streams: forward it through this filter (forward.ts). */
   readonly filter: Transform | undefined
+  /** To call with the engine's status as soon as it answers, before the client sees it (re-creates). */
+  readonly onEngineStatus?: StatusHook
+  /** Why a request the guards alone would refuse goes through (a re-create), for the audit record. */
+  readonly note?: string
 }
 
 /** The request as the steps build it up. */
@@ -95,6 +105,10 @@ interface State {
   body: Buffer | undefined
   filter: Transform | undefined
   readonly wouldDeny: DockgateError[]
+  /** The rules the guard and target steps judge by: the policy's, or a re-create's (recreate/allow.ts). */
+  rules: GuardRules
+  onEngineStatus: StatusHook | undefined
+  note: string | undefined
 }
 
 /** Codes a policy decides, which audit-only mode records instead of enforcing. */
@@ -214,12 +228,23 @@ function guardStep(s: State): void {
       s.body = s.raw
     }
   }
-  const violations = guard.check(s.value, guardContext(s, api))
-  if (violations.length > 0) refuse(s, denied(s, api, violations))
+  let violations = guard.check(s.value, guardContext(s, api))
+  if (violations.length === 0) return
+  if (api.operation.id === 'ContainerCreate') {
+    const re = recreateCreate(s.ctx.recreate, { policy: s.ctx.policy, tenant: s.ctx.tenant }, s.ctx.self, api.query, s.value, violations)
+    if (re?.allowed === true) {
+      s.rules = re.rules
+      s.note = re.note
+      s.onEngineStatus = re.onEngineStatus
+      return
+    }
+    if (re !== undefined) violations = [...re.violations]
+  }
+  refuse(s, denied(s, api, violations))
 }
 
 function guardContext(s: State, api: ApiRequest): GuardContext {
-  return { operationId: api.operation.id, query: api.query, params: api.params, version: api.version, rules: s.ctx.policy.guards, self: s.ctx.self }
+  return { operationId: api.operation.id, query: api.query, params: api.params, version: api.version, rules: s.rules, self: s.ctx.self }
 }
 
 /** The refusal for a guard's violations. */
@@ -284,12 +309,17 @@ function target(s: State): Promise<void> | void {
   const name = s.ctx.tenant
   if (s.ctx.policy.unguarded || (api.operation.target === undefined && !refs && name === undefined)) return
   const view = name === undefined || s.ctx.engine === undefined ? undefined : new TenantView(name, s.ctx.engine)
-  const t = { policy: s.ctx.policy, self: s.ctx.self, engine: s.ctx.engine, refuse: (err: DockgateError) => refuse(s, err), view }
+  const t = {
+    policy: s.ctx.policy, self: s.ctx.self, engine: s.ctx.engine, refuse: (err: DockgateError) => refuse(s, err), view,
+    rules: s.rules, ...(s.ctx.recreate === undefined ? {} : { recreate: s.ctx.recreate }),
+  }
   // Without an engine (`dockgate check`) only the static checks can run, and they need no wait.
   if (t.engine === undefined) return checkTargetsStatic(t, api, s.guard, s.value)
   return checkTargets(t, api, s.guard, s.value).then((out) => {
     s.api = out.api
     if (out.body !== undefined) s.body = encodeRewritten(out.body)
+    if (out.onEngineStatus !== undefined) s.onEngineStatus = out.onEngineStatus
+    if (out.note !== undefined) s.note = out.note
   })
 }
 
@@ -307,8 +337,22 @@ const STEPS: readonly Step[] = [head, normalizeStep, policyStep, tenantBounds, a
  * is one, so that a later refusal can be recorded with its operation.
  */
 export function admit(ctx: AdmissionContext, head: RequestHead, readBody: BodyReader, onNormalized?: (api: ApiRequest) => void): Admitted | Promise<Admitted> {
-  const s: State = { ctx, head, readBody, api: undefined, rule: undefined, guard: undefined, raw: undefined, value: undefined, body: undefined, filter: undefined, wouldDeny: [] }
-  return runFrom(s, 0, onNormalized)
+  const s: State = {
+    ctx, head, readBody, api: undefined, rule: undefined, guard: undefined, raw: undefined, value: undefined, body: undefined, filter: undefined, wouldDeny: [],
+    rules: ctx.policy.guards, onEngineStatus: undefined, note: undefined,
+  }
+  // A request refused after a step registered an engine-status hook never reaches the engine: the
+  // hook hears so (status 0), and a re-create it held is released.
+  const released = (err: unknown): never => {
+    s.onEngineStatus?.(0)
+    throw err
+  }
+  try {
+    const out = runFrom(s, 0, onNormalized)
+    return out instanceof Promise ? out.catch(released) : out
+  } catch (err) {
+    return released(err)
+  }
 }
 
 function runFrom(s: State, first: number, onNormalized: ((api: ApiRequest) => void) | undefined): Admitted | Promise<Admitted> {
@@ -318,5 +362,9 @@ function runFrom(s: State, first: number, onNormalized: ((api: ApiRequest) => vo
     if (step === normalizeStep && onNormalized !== undefined) onNormalized(apiOf(s))
     if (pending !== undefined) return pending.then(() => runFrom(s, i + 1, onNormalized))
   }
-  return { api: apiOf(s), rule: s.rule, body: s.body, wouldDeny: s.wouldDeny, filter: s.filter }
+  return {
+    api: apiOf(s), rule: s.rule, body: s.body, wouldDeny: s.wouldDeny, filter: s.filter,
+    ...(s.onEngineStatus === undefined ? {} : { onEngineStatus: s.onEngineStatus }),
+    ...(s.note === undefined ? {} : { note: s.note }),
+  }
 }

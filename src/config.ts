@@ -676,6 +676,8 @@ export function usage(): string {
     '      would this request be allowed, and by which rule or guard? (exit 0 allowed, 1 refused)',
     '  dockgate healthcheck [options]',
     '      does the engine answer, and does each listener answer GET /_ping? (exit 0 healthy, 1 not)',
+    '  dockgate learn LOG... [--listener ADDR] [--client KEY=VALUE]',
+    '      the smallest policy that lets the requests of these audit records through (- reads stdin)',
     '',
   ].join('\n')
 }

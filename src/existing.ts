@@ -54,14 +54,34 @@ function covers(actual: unknown, required: readonly string[]): boolean {
   return Array.isArray(actual) && required.every((p) => actual.includes(p))
 }
 
+/** HostConfig fields whose inspected value may be what the engine filled in rather than what a client asked for. */
+export const ENGINE_DEFAULT_FIELDS = ['MaskedPaths', 'ReadonlyPaths', 'CgroupnsMode'] as const
+
+/**
+ * True when `value`, read from `HostConfig[field]` (of an inspect, or of a create body copied from
+ * one), is the engine's own default on this engine rather than a change: masked and read-only
+ * paths that keep every default path (a longer list only confines more), `CgroupnsMode: host` on
+ * a cgroup v1 host (the daemon's default there).
+ */
+export function isEngineDefault(field: string, value: unknown, engine: EngineFacts): boolean {
+  switch (field) {
+    case 'MaskedPaths':
+      return covers(value, defaultMaskedPaths(engine.version))
+    case 'ReadonlyPaths':
+      return covers(value, DEFAULT_READONLY_PATHS)
+    case 'CgroupnsMode':
+      return value === 'host' && engine.cgroupVersion === '1'
+    default:
+      return false
+  }
+}
+
 /** The create body (as JSON text) that stands for this container under the ContainerCreate guard. */
 export function effectiveCreateBody(info: ContainerInfo, engine: EngineFacts): string {
   const host: Record<string, unknown> = { ...(info.HostConfig ?? {}) }
-  if (covers(host['MaskedPaths'], defaultMaskedPaths(engine.version))) delete host['MaskedPaths']
-  if (covers(host['ReadonlyPaths'], DEFAULT_READONLY_PATHS)) delete host['ReadonlyPaths']
+  for (const field of ENGINE_DEFAULT_FIELDS) if (isEngineDefault(field, host[field], engine)) delete host[field]
   if (host['MaskedPaths'] === null) host['MaskedPaths'] = []
   if (host['ReadonlyPaths'] === null) host['ReadonlyPaths'] = []
-  if (host['CgroupnsMode'] === 'host' && engine.cgroupVersion === '1') delete host['CgroupnsMode']
   if (info.AppArmorProfile === 'unconfined') {
     const opts = Array.isArray(host['SecurityOpt']) ? (host['SecurityOpt'] as unknown[]) : []
     host['SecurityOpt'] = [...opts, 'apparmor=unconfined']

@@ -32,10 +32,11 @@ export interface Forwarder {
    * Forward `req` to the engine as `api.target`. When `body` is given (an inspected, canonical
    * JSON body) it replaces the client's body, with a fresh Content-Length and no Transfer-Encoding.
    * When `filter` is given (a guard that reads a streamed body, admission.ts streamStep), the
-   * client's body goes through it and its output is forwarded, chunked.
-   * Resolves once the exchange is over (or failed); never rejects.
+   * client's body goes through it and its output is forwarded, chunked. `onStatus` hears the
+   * engine's status before the client does (so that what it records is in place when the client's
+   * next request arrives). Resolves once the exchange is over (or failed); never rejects.
    */
-  forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, body?: Buffer, filter?: Transform): Promise<ForwardOutcome>
+  forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, body?: Buffer, filter?: Transform, onStatus?: (status: number) => void): Promise<ForwardOutcome>
   close(): void
 }
 
@@ -57,7 +58,7 @@ export function endStream(res: ServerResponse): void {
 }
 
 export function createForwarder(upstream: Upstream): Forwarder {
-  function forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, body?: Buffer, filter?: Transform): Promise<ForwardOutcome> {
+  function forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, body?: Buffer, filter?: Transform, onStatus?: (status: number) => void): Promise<ForwardOutcome> {
     return new Promise((resolve) => {
       let settled = false
       const done = (outcome: ForwardOutcome): void => {
@@ -92,6 +93,7 @@ export function createForwarder(upstream: Upstream): Forwarder {
       const upReq = http.request({ ...upstream.target, agent: upstream.agent, method: api.method, path: api.target, headers, setHost: false })
       upReq.on('response', (upRes: IncomingMessage) => {
         upstreamOf.set(res, upRes)
+        onStatus?.(upRes.statusCode ?? 0)
         const out: string[] = []
         const rh = upRes.rawHeaders
         for (let i = 0; i + 1 < rh.length; i += 2) if (!HOP_BY_HOP.has(rh[i]!.toLowerCase())) out.push(rh[i]!, rh[i + 1]!)

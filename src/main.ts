@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import pino, { type Logger } from 'pino'
 import { check } from './check.js'
+import { learn } from './learn/command.js'
 import { loadConfig } from './config.js'
 import { allowsOperation } from './policy/allows.js'
 import { ConfigError, formatProblem } from './problems.js'
@@ -29,6 +30,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     })
   }
   if (argv[0] === 'healthcheck') return healthcheck(argv.slice(1), env, { out: (s) => process.stdout.write(s) })
+  if (argv[0] === 'learn') {
+    return learn(argv.slice(1), {
+      out: (s) => process.stdout.write(s),
+      err: (s) => process.stderr.write(s),
+      stdin: () => readFileSync(0),
+    })
+  }
   let loaded
   try {
     loaded = loadConfig(argv, env)

@@ -95,7 +95,7 @@ function refusalFields(err: DockgateError): Outcome {
 /** How a request that passed admission is recorded: allowed, or (audit-only) what would have refused it. */
 function passFields(admitted: Admitted, status: number | undefined): Outcome {
   const [first] = admitted.wouldDeny
-  if (first === undefined) return { decision: 'allow', rule: admitted.rule, status }
+  if (first === undefined) return { decision: 'allow', rule: admitted.rule, status, ...(admitted.note === undefined ? {} : { reason: admitted.note }) }
   const violations = admitted.wouldDeny.flatMap((e) => e.source.violations ?? [])
   return {
     decision: 'would-deny',
@@ -218,7 +218,9 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     ctx.metrics.openStreams.inc({ kind })
     ctx.trackStream(res)
   }
-  const outcome = await ctx.forwarder.forward(req, res, api, admitted.body, admitted.filter)
+  const outcome = await ctx.forwarder.forward(req, res, api, admitted.body, admitted.filter, admitted.onEngineStatus)
+  // No answer from the engine: a pending re-create is released (the hook heeds its first call only).
+  admitted.onEngineStatus?.(0)
   held?.release()
   if (kind !== 'none') ctx.metrics.openStreams.dec({ kind })
   if (!outcome.ok && 'refused' in outcome) {

@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from './metrics.js'
 import { BodyBudget } from './body.js'
 import { reclaimAfterBursts } from './reclaim.js'
 import { createEngineClient } from './engine-client.js'
+import { RecreateStore } from './recreate/store.js'
 import { handleClientError, handleRequest, handleUpgrade, type ListenerContext } from './pipeline.js'
 import { listen, removeSocketFile } from './listen.js'
 import { startAdmin } from './admin.js'
@@ -41,6 +42,8 @@ export interface ListenerConfig {
   readonly tenant?: string | undefined
   /** First match decides a connection's policy and tenant (connection.ts). */
   readonly clients?: readonly ClientEntry[] | undefined
+  /** Audit-only: policy refusals are recorded as would-deny and forwarded (admission.ts). */
+  readonly auditOnly?: boolean | undefined
 }
 
 export interface ServerConfig {
@@ -66,12 +69,22 @@ export interface RunningDockgate {
 
 export async function startDockgate(
   config: ServerConfig,
-  deps: { logger: Logger; registry?: Registry; self?: SelfIdentity; processMetrics?: boolean; peerCredentials?: PeerCredentialReader },
+  deps: {
+    logger: Logger
+    registry?: Registry
+    self?: SelfIdentity
+    processMetrics?: boolean
+    peerCredentials?: PeerCredentialReader
+    /** dockgate's clock (ms), for the re-create window; tests pass their own. */
+    clock?: () => number
+  },
 ): Promise<RunningDockgate> {
   const upstream: Upstream = createUpstream(config.upstream)
   const forwarder = createForwarder(upstream)
   const engine = createEngineClient(upstream, config.limits.lookupTimeoutMs)
   const budget = new BodyBudget(config.limits.bodyBudgetBytes, reclaimAfterBursts())
+  // Shared by every listener: a removal is remembered under the policy that made it (recreate/).
+  const recreate = new RecreateStore(deps.clock)
   const metrics = createMetrics(deps.registry, { processMetrics: deps.processMetrics ?? true })
   const self = deps.self ?? { ids: [], names: [] }
   const servers: Array<{ server: http.Server; address: Address }> = []
@@ -89,7 +102,7 @@ export async function startDockgate(
       const base: Omit<ListenerContext, 'client'> = {
         listener: name,
         policy: l.policy,
-        admission: { policy: l.policy, self, engine, mode: 'enforce', bodyLimit: config.limits.bodyBytes },
+        admission: { policy: l.policy, self, engine, mode: l.auditOnly === true ? 'audit' : 'enforce', bodyLimit: config.limits.bodyBytes, recreate },
         upstream,
         forwarder,
         limits: { bytes: config.limits.bodyBytes, timeoutMs: config.limits.bodyTimeoutMs },

@@ -18,7 +18,7 @@ import type { ApiRequest } from './types.js'
 import type { VolumeSpec } from './tenant/references.js'
 
 export function guardContext(t: TargetContext, operationId: string): GuardContext {
-  return { operationId, query: new URLSearchParams(), params: {}, version: undefined, rules: t.policy.guards, self: t.self }
+  return { operationId, query: new URLSearchParams(), params: {}, version: undefined, rules: t.rules ?? t.policy.guards, self: t.self }
 }
 
 export function displayName(info: ContainerInfo): string {

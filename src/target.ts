@@ -29,7 +29,10 @@ import { isSelf } from './guards/self.js'
 import type { BodyReference, OperationGuard, SelfIdentity } from './guards/types.js'
 import type { ContainerInfo, EngineClient, ExecInfo } from './engine-client.js'
 import { asInspected, bodyRefusal, createViolations, displayName, guardContext, isSelfContainer, selfRefusal, targetRefusal, volumeViolations } from './target-checks.js'
+import type { GuardRules } from './guards/rules.js'
 import type { CompiledPolicy } from './policy/compile.js'
+import { inheritedStart, onRemoval, type StatusHook } from './recreate/allow.js'
+import type { RecreateStore } from './recreate/store.js'
 import type { ApiRequest } from './types.js'
 import { canonicalTarget, withQuery } from './normalize.js'
 import { implicitVolume, tenantReferences, type VolumeSpec } from './tenant/references.js'
@@ -45,13 +48,24 @@ export interface TargetContext {
   readonly refuse: (err: DockgateError) => void
   /** The client's tenant, when it has one: what it names is resolved among the tenant's objects. */
   readonly view?: TenantView | undefined
+  /** The rules to judge by, when not the policy's own (a re-create: recreate/allow.ts). */
+  readonly rules?: GuardRules
+  /** Removed containers an updater may re-create (guards.container.recreate); absent for `dockgate check`. */
+  readonly recreate?: RecreateStore
 }
 
 export interface TargetOutcome {
   readonly api: ApiRequest
   /** The decoded body with references rewritten to full ids; absent when nothing was rewritten. */
   readonly body?: JsonValue
+  /** To call with the engine's status once it answers (a removal an updater may re-create). */
+  readonly onEngineStatus?: StatusHook
+  /** Why a request the create check would refuse goes through (a re-created container's start). */
+  readonly note?: string
 }
+
+/** Starting runs the container's own command: a re-created container may do that with what it inherited (recreate/allow.ts). */
+const STARTS: ReadonlySet<string> = new Set(['ContainerStart', 'ContainerRestart'])
 
 /** The container `ref` names: the tenant's (tenant/view.ts), else whichever the engine resolves it to. */
 async function lookupContainer(t: TargetContext, engine: EngineClient, ref: string): Promise<ContainerInfo> {
@@ -94,31 +108,38 @@ export function withTargetId(api: ApiRequest, id: string): ApiRequest {
 }
 
 /** Step 1–3 for the object in the path or query. */
-async function checkPathTarget(t: TargetContext, api: ApiRequest): Promise<ApiRequest> {
+async function checkPathTarget(t: TargetContext, api: ApiRequest): Promise<TargetOutcome> {
   const target = api.operation.target
   const ref = targetRef(api)
-  if (target === undefined || ref === undefined) return api
+  if (target === undefined || ref === undefined) return { api }
   const view = t.view !== undefined && RESOLVED_KINDS.has(target.kind) ? t.view : undefined
-  if (target.reach === 'read' && view === undefined) return api
-  if (view !== undefined && target.kind === 'network') return withTargetId(api, (await view.network(ref, target.reach === 'read' ? 'read' : 'use')).network.Id)
-  if (view !== undefined && target.kind === 'volume') return (await view.volume(ref), api)
+  if (target.reach === 'read' && view === undefined) return { api }
+  if (view !== undefined && target.kind === 'network') return { api: withTargetId(api, (await view.network(ref, target.reach === 'read' ? 'read' : 'use')).network.Id) }
+  if (view !== undefined && target.kind === 'volume') return (await view.volume(ref), { api })
   if (target.kind === 'container') {
-    if (view !== undefined && target.reach === 'read') return withTargetId(api, await view.containerId(ref))
+    if (view !== undefined && target.reach === 'read') return { api: withTargetId(api, await view.containerId(ref)) }
     const field = 'param' in target.from ? `params.${target.from.param}` : `query.${target.from.query}`
     if (isSelf(ref, t.self)) t.refuse(selfRefusal(api, t.policy, field, ref))
-    if (t.engine === undefined) return api
-    const info = await lookupContainer(t, t.engine, ref)
+    const engine = t.engine
+    if (engine === undefined) return { api }
+    const info = await lookupContainer(t, engine, ref)
     if (isSelfContainer(info, t.self)) t.refuse(selfRefusal(api, t.policy, field, ref))
     if (target.reach === 'enter') {
-      const violations = await createViolations(t, t.engine, info, 'all')
-      if (violations.length > 0) t.refuse(targetRefusal(api, t.policy, `container ${displayName(info)}`, violations))
+      const violations = await createViolations(t, engine, info, 'all')
+      const note = violations.length > 0 && STARTS.has(api.operation.id)
+        ? await inheritedStart(t.recreate, { policy: t.policy, tenant: t.view?.tenant }, info, (rules) => createViolations({ ...t, rules }, engine, info, 'all'))
+        : undefined
+      if (violations.length > 0 && note === undefined) t.refuse(targetRefusal(api, t.policy, `container ${displayName(info)}`, violations))
+      if (note !== undefined) return { api: withTargetId(api, info.Id), note }
     }
-    return withTargetId(api, info.Id)
+    // A removal an updater may re-create: what the container has is taken now, from the engine.
+    const onEngineStatus = await onRemoval(t.recreate, { policy: t.policy, tenant: t.view?.tenant }, api.operation.id, info, () => createViolations(t, engine, info, 'all'), () => engine.facts())
+    return { api: withTargetId(api, info.Id), ...(onEngineStatus === undefined ? {} : { onEngineStatus }) }
   }
   if (target.kind === 'exec') {
-    if (t.engine === undefined) return api
+    if (t.engine === undefined) return { api }
     const { exec, info } = await lookupExec(t, t.engine, ref)
-    if (target.reach === 'read') return withTargetId(api, exec.ID)
+    if (target.reach === 'read') return { api: withTargetId(api, exec.ID) }
     if (isSelfContainer(info, t.self)) t.refuse(selfRefusal(api, t.policy, 'exec container', displayName(info)))
     if (target.reach === 'enter') {
       // The exec runs as it was created, whoever created it: its own options must pass too.
@@ -129,9 +150,9 @@ async function checkPathTarget(t: TargetContext, api: ApiRequest): Promise<ApiRe
       const violations = await createViolations(t, t.engine, info, 'all')
       if (violations.length > 0) t.refuse(targetRefusal(api, t.policy, `container ${displayName(info)} (of exec ${exec.ID.slice(0, 12)})`, violations))
     }
-    return withTargetId(api, exec.ID)
+    return { api: withTargetId(api, exec.ID) }
   }
-  return api
+  return { api }
 }
 
 /**
@@ -219,14 +240,14 @@ export function checkTargetsStatic(t: TargetContext, api: ApiRequest, guard: Ope
 export async function checkTargets(t: TargetContext, api: ApiRequest, guard: OperationGuard | undefined, body: JsonValue | undefined): Promise<TargetOutcome> {
   if (t.policy.unguarded) return { api }
   const scoped = t.view === undefined ? api : await checkTenantRequest(t.view, api, body)
-  const forwarded = await checkPathTarget(t, scoped)
+  const path = await checkPathTarget(t, scoped)
   const own = body === undefined || guard?.references === undefined ? [] : guard.references(body)
   const refs = t.view === undefined ? own : [...own, ...tenantReferences(api.operation.id, body)]
-  if (refs.length === 0 || body === undefined) return { api: forwarded }
+  if (refs.length === 0 || body === undefined) return path
   const checked = await checkBodyReferences(t, api, refs, body)
   // Last, once everything has passed: the tenant's new named volumes, made with its label.
   for (const spec of checked.implicit) await t.view?.createVolume(spec)
-  return checked.body === body ? { api: forwarded } : { api: forwarded, body: checked.body }
+  return checked.body === body ? path : { ...path, body: checked.body }
 }
 
 /** Re-encodes a rewritten body for forwarding. */

@@ -64,3 +64,14 @@ export const NO_GLOBS: GlobList = globList([])
 
 /** A GlobList that matches everything (used for `allow: true`). */
 export const ANY_GLOB: GlobList = Object.freeze({ patterns: Object.freeze(['**']), matches: () => true })
+
+/** Characters micromatch reads as glob syntax (with GLOB_OPTIONS); a backslash makes each literal. */
+const GLOB_SYNTAX = /[\\*?[\]{}()!+@|]/g
+
+/**
+ * A glob that matches exactly `value` and nothing else, for rules written from observed values
+ * (`dockgate learn`, the updater re-create allowance): `/srv/a*b` becomes `/srv/a\*b`.
+ */
+export function globLiteral(value: string): string {
+  return value.replace(GLOB_SYNTAX, (c) => `\\${c}`)
+}

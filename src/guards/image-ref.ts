@@ -84,3 +84,17 @@ export function imageRefProblem(raw: string, allow: GlobList | null): string | u
   if (ref.kind === 'invalid') return 'is not a valid image reference'
   return ref.forms.some((f) => allow.matches(f)) ? undefined : 'is not in the allowlist'
 }
+
+/**
+ * The repository of a reference, fully qualified and without tag or digest
+ * (`busybox:1.36` → `docker.io/library/busybox`), or undefined for an image id or an invalid one.
+ */
+export function imageRepository(raw: string): string | undefined {
+  const ref = parseImageRef(raw)
+  if (ref.kind !== 'name') return undefined
+  const full = ref.forms[ref.forms.length - 1]!
+  const at = full.indexOf('@')
+  const name = at >= 0 ? full.slice(0, at) : full
+  const colon = name.lastIndexOf(':')
+  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name
+}

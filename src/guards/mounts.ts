@@ -18,6 +18,13 @@ const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 const BIND_FLAGS = new Set(['bind', 'rbind'])
 
 /**
+ * Ends the detail of a refused read-only bind, so that the refusal (and `dockgate learn`, which
+ * reads it back from an audit record) can tell a read-only mount from a writable one when the
+ * value is only the source (`Mounts[0].Source`).
+ */
+export const READ_ONLY_MOUNT = ', even read-only'
+
+/**
  * A host path used as a bind source: refused unless a guards.container.binds rule matches the
  * normalised path, and, when every matching rule says read_only, the mount is read-only.
  */
@@ -29,7 +36,7 @@ export function checkHostPath(c: Check, field: string, value: JsonValue, source:
   }
   const matching = c.rules.container.binds.filter((b) => b.matches(path.path))
   if (matching.length === 0) {
-    c.findings.add('container.binds', field, value, `host path ${path.path} is not in guards.container.binds`)
+    c.findings.add('container.binds', field, value, `host path ${path.path} is not in guards.container.binds${readOnly ? READ_ONLY_MOUNT : ''}`)
   } else if (!readOnly && matching.every((b) => b.readOnly)) {
     c.findings.add('container.binds', field, value, `host path ${path.path} may only be mounted read-only (guards.container.binds)`)
   }

@@ -4,7 +4,7 @@
  */
 import { ALL_CAPABILITIES, KNOWN_CAPABILITIES, normalizeCapability } from './caps.js'
 import { ANY_GLOB, globList, NO_GLOBS, type GlobList } from './glob.js'
-import type { BindRule, ContainerRules, GuardRules, PluginRules } from './rules.js'
+import { DEFAULT_RECREATE_WITHIN_MS, type BindRule, type ContainerRules, type GuardRules, type PluginRules, type RecreateRules } from './rules.js'
 import { guardRulesSchema } from './rules-schema.js'
 import { canonicalSecurityOpt } from './security-opt.js'
 import { canonicalUserGlob } from './users.js'
@@ -184,7 +184,21 @@ function compileContainer(r: SectionReader, base: ContainerRules): ContainerRule
     annotations: r.globs('annotations', base.annotations),
     logDrivers: r.globs('log_drivers', base.logDrivers),
     images: r.optionalGlobs('images', base.images),
+    recreate: compileRecreate(r, base.recreate),
   }
+}
+
+/** `recreate: true | false | { within_ms }`. */
+function compileRecreate(r: SectionReader, base: RecreateRules | null): RecreateRules | null {
+  if (!r.has('recreate')) return base
+  const v = r.raw_('recreate')
+  if (v === false) return null
+  if (v === true) return { withinMs: DEFAULT_RECREATE_WITHIN_MS }
+  if (!isRecord(v)) {
+    r.problem([...r.path, 'recreate'], 'must be true, false or { within_ms: N }')
+    return base
+  }
+  return { withinMs: r.sub('recreate').integer('within_ms', DEFAULT_RECREATE_WITHIN_MS, 1000, 86_400_000) }
 }
 
 function compileDevices(r: SectionReader, base: GlobList): GlobList {

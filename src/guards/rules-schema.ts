@@ -48,6 +48,8 @@ export const guardRulesSchema: Record<string, unknown> = section({
     annotations: strings,
     images: strings,
     log_drivers: strings,
+    // true, false or { within_ms }; one type list rather than anyOf, so that a bad within_ms is named as such.
+    recreate: { type: ['boolean', 'object'], additionalProperties: false, properties: { within_ms: { type: 'integer', minimum: 1000, maximum: 86_400_000 } } },
   }),
   exec: section({ privileged: bool, users: strings }),
   volumes: section({ drivers: strings, local_types: strings, bind_options: bool }),

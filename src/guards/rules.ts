@@ -123,7 +123,24 @@ export interface ContainerRules {
    * (`docker.io/library/busybox:latest`) spelling, or `name@digest`. null = no allowlist.
    */
   readonly images: GlobList | null
+  /**
+   * `recreate` (default off): let an updater re-create a container it removed, with what that
+   * container had, even where this policy would refuse it in a new container (recreate/,
+   * README "Updaters that re-create containers"). `true` or `{ within_ms: N }` (default 600000,
+   * 10 minutes): how long after the removal the re-create may come, and after the re-create the
+   * start. null = off.
+   */
+  readonly recreate: RecreateRules | null
 }
+
+/** `guards.container.recreate`. */
+export interface RecreateRules {
+  /** `within_ms` (default 600000): the window, in milliseconds, for the re-create after the removal and for the start after the re-create. */
+  readonly withinMs: number
+}
+
+/** The window of `recreate: true` (ms): watchtower and WUD re-create within seconds of the removal. */
+export const DEFAULT_RECREATE_WITHIN_MS = 600_000
 
 /** `guards.exec`: ContainerExec. */
 export interface ExecRules {
@@ -270,6 +287,7 @@ export const DEFAULT_GUARD_RULES: GuardRules = deepFreeze({
     annotations: NO_GLOBS,
     logDrivers: globList(['json-file', 'local', 'journald', 'none']),
     images: null,
+    recreate: null,
   },
   exec: { privileged: false, users: null },
   volumes: { drivers: globList(['local']), localTypes: ['tmpfs'], bindOptions: false },

@@ -910,7 +910,7 @@ const LOOSENINGS: Loosening[] = [
       forwarded: async () => hc(`"VolumesFrom":["${(await inspectContainer(engineSocket, `${PREFIX}sleeper`)).Id}"]`),
       check: (c) => expect(c.HostConfig.VolumesFrom).toHaveLength(1),
     }],
-    refused: [{ what: 'VolumesFrom it: its host bind is not allowed', body: () => hc(`"VolumesFrom":["${BIND_SOURCE}:ro"]`), mentions: () => [`(guard container.binds: host path ${join(dir, 'volsrc')} is not in guards.container.binds)`] }],
+    refused: [{ what: 'VolumesFrom it: its host bind is not allowed', body: () => hc(`"VolumesFrom":["${BIND_SOURCE}:ro"]`), mentions: () => [`(guard container.binds: host path ${join(dir, 'volsrc')} is not in guards.container.binds, even read-only)`] }],
   },
   {
     name: 'container.images: [busybox:*]',

@@ -2,7 +2,7 @@
  * Tool presets against the real engine, with real answers: each tool's read calls (the tables of
  * test/unit/policy/tool-calls.ts) get through each preset with the engine's own status, as they
  * do on the bare socket; then the writes of the tools that make them, in the tool's order:
- * Watchtower's re-create of a plain container, autoheal's curl, Home Assistant's switches,
+ * Watchtower's re-create of a plain container, Dozzle's update, autoheal's curl, Home Assistant's switches,
  * acme-companion's exec without Upgrade, WUD's stop and removal, Fluent Bit's HTTP/1.0 events.
  */
 import { execFile } from 'node:child_process'
@@ -15,7 +15,7 @@ import { engineRequest } from '../support/engine.js'
 import { call, removeByPrefix } from '../support/engine-state.js'
 import { BUSYBOX_IMAGE } from '../support/images.js'
 import { startProxy, type TestProxy } from '../support/proxy.js'
-import { ID, TOOL_CALLS, type Call } from '../unit/policy/tool-calls.js'
+import { ID, TOOL_CALLS, V, type Call } from '../unit/policy/tool-calls.js'
 
 const engineSocket = inject('engineSocket')
 const PREFIX = 'dg-pt-'
@@ -82,7 +82,7 @@ describe.each(Object.keys(TOOL_CALLS).filter((p) => reads(p).length > 0).sort())
 })
 
 describe('tools that write, in their own order', () => {
-  test('watchtower: list, inspect, kill, remove; the re-create from the inspect is refused today; the rest of its sequence passes', async () => {
+  test('watchtower: list, inspect, kill, remove, re-create from the inspect (guards.container.recreate), reconnect, start, rename', async () => {
     const name = `${PREFIX}wt`
     const id = await plainContainer(name)
     const proxy = await startProxy({ policy: 'watchtower', engineSocket })
@@ -97,15 +97,12 @@ describe('tools that write, in their own order', () => {
       expect((await wt('POST', `/containers/${id}/kill?signal=SIGTERM`)).status).toBe(204)
       expect((await wt('DELETE', `/containers/${id}?force=1`)).status).toBe(204)
       // containrrr/watchtower GetCreateConfig / GetCreateHostConfig: the inspected Config and HostConfig, one network.
+      // It carries the engine's default MaskedPaths/ReadonlyPaths (and CgroupnsMode host on cgroup
+      // v1), which a new container may not set: read as the defaults they are in a re-create.
       const body = { ...info.json.Config, HostConfig: info.json.HostConfig, NetworkingConfig: { EndpointsConfig: info.json.NetworkSettings.Networks } }
-      const refused = await wt('POST', `/containers/create?name=${name}`, body)
-      expect(refused.status).toBe(403)
-      expect(refused.json.message).toContain('(guard container.system_paths')
-      expect(refused.json.message).toContain('[DG_DENY_BODY]')
-      // Until the updater re-create mode admits it, stand the replacement up directly and go on
-      // with what Watchtower sends next.
-      const replacement = await call(engineSocket, 'POST', `/containers/create?name=${name}`, body)
+      const replacement = await wt('POST', `/containers/create?name=${name}`, body)
       expect(replacement.status, replacement.text).toBe(201)
+      expect(proxy.audits().at(-1)).toMatchObject({ operation: 'ContainerCreate', decision: 'allow', reason: expect.stringMatching(/^re-creates container dg-pt-wt, removed \d+ s ago through this policy, with what it had$/) })
       const newId = replacement.json.Id as string
       expect((await wt('POST', '/networks/none/disconnect', { Container: newId, Force: true })).status).toBe(200)
       expect((await wt('POST', '/networks/none/connect', { Container: newId, EndpointConfig: info.json.NetworkSettings.Networks.none })).status).toBe(200)
@@ -126,6 +123,35 @@ describe('tools that write, in their own order', () => {
       expect((await call(proxy.socket, 'DELETE', `/containers/${id}`)).status).toBe(204)
       expect((await call(proxy.socket, 'POST', `/containers/${id}/wait?condition=removed`)).status).toBe(404)
       expect((await call(proxy.socket, 'GET', '/images/json')).status).toBe(200)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  test('dozzle-actions: "update" stops, removes, re-creates from the inspect and starts a container with a capability', async () => {
+    const name = `${PREFIX}dz`
+    const created = await call(engineSocket, 'POST', `/containers/create?name=${name}`, {
+      Image: BUSYBOX_IMAGE, Cmd: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'], HostConfig: { NetworkMode: 'none', CapAdd: ['NET_ADMIN'] },
+    })
+    expect(created.status).toBe(201)
+    const id = created.json.Id as string
+    expect((await call(engineSocket, 'POST', `/containers/${id}/start`)).status).toBe(204)
+    const proxy = await startProxy({ policy: 'dozzle-actions', engineSocket })
+    const dz = (method: string, path: string, body?: unknown): ReturnType<typeof call> => call(proxy.socket, method, `${V}${path}`, body)
+    try {
+      const info = await dz('GET', `/containers/${id}/json`)
+      expect((await dz('POST', `/containers/${id}/stop`)).status).toBe(204)
+      expect((await dz('DELETE', `/containers/${id}`)).status).toBe(204)
+      const body = { ...info.json.Config, HostConfig: info.json.HostConfig, NetworkingConfig: { EndpointsConfig: info.json.NetworkSettings.Networks } }
+      const replacement = await dz('POST', `/containers/create?name=${name}`, body)
+      expect(replacement.status, replacement.text).toBe(201)
+      expect((await dz('POST', `/containers/${replacement.json.Id as string}/start`)).status).toBe(204)
+      // A capability the old container did not have is refused, on another round.
+      expect((await dz('POST', `/containers/${name}/stop`)).status).toBe(204)
+      expect((await dz('DELETE', `/containers/${name}`)).status).toBe(204)
+      const more = await dz('POST', `/containers/create?name=${name}`, { ...body, HostConfig: { ...body.HostConfig, CapAdd: ['NET_ADMIN', 'SYS_ADMIN'] } })
+      expect(more.status).toBe(403)
+      expect(more.json.message).toContain('HostConfig.CapAdd[1]="SYS_ADMIN" is not allowed (guard container.capabilities')
     } finally {
       await proxy.close()
     }

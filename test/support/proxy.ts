@@ -37,6 +37,10 @@ export interface TestProxyOptions {
   bodyTimeoutMs?: number
   bodyBudgetBytes?: number
   lookupTimeoutMs?: number
+  /** 'audit': policy refusals are recorded as would-deny and forwarded. Default 'enforce'. */
+  mode?: 'enforce' | 'audit'
+  /** dockgate's clock (ms), for the re-create window. */
+  clock?: () => number
 }
 
 export async function startProxy(opts: TestProxyOptions): Promise<TestProxy> {
@@ -61,9 +65,9 @@ export async function startProxy(opts: TestProxyOptions): Promise<TestProxy> {
         bodyBudgetBytes: opts.bodyBudgetBytes ?? 128 * 1024 * 1024,
         lookupTimeoutMs: opts.lookupTimeoutMs ?? 10_000,
       },
-      listeners: [{ address: { kind: 'unix', path: socket }, policy, mode: 0o660 }],
+      listeners: [{ address: { kind: 'unix', path: socket }, policy, mode: 0o660, auditOnly: opts.mode === 'audit' }],
     },
-    { logger, registry, processMetrics: false, ...(opts.self ? { self: opts.self } : {}) },
+    { logger, registry, processMetrics: false, ...(opts.self ? { self: opts.self } : {}), ...(opts.clock ? { clock: opts.clock } : {}) },
   )
   return {
     socket,

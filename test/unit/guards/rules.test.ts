@@ -14,6 +14,7 @@ describe('DEFAULT_GUARD_RULES', () => {
     expect(c.runtimes).toEqual(['runc'])
     expect(c.oomScoreAdjMin).toBe(0)
     expect(c.images).toBeNull()
+    expect(c.recreate).toBeNull()
     for (const ns of Object.values(c.namespaces)) expect(ns.matches('host')).toBe(false)
     expect(c.sysctls.matches('net.ipv4.ip_forward')).toBe(false)
     expect(DEFAULT_GUARD_RULES.exec).toMatchObject({ privileged: false, users: null })
@@ -129,8 +130,32 @@ describe('compileGuardRules', () => {
   })
 })
 
+describe('container.recreate', () => {
+  const base = compileGuardRules({ container: { recreate: { within_ms: 60_000 } } }, DEFAULT_GUARD_RULES).rules
+  test.each([
+    ['off by default', DEFAULT_GUARD_RULES, undefined, null],
+    ['true: the default window', DEFAULT_GUARD_RULES, true, { withinMs: 600_000 }],
+    ['{}: the default window', DEFAULT_GUARD_RULES, {}, { withinMs: 600_000 }],
+    ['a window', DEFAULT_GUARD_RULES, { within_ms: 120_000 }, { withinMs: 120_000 }],
+    ['inherited when not set', base, undefined, { withinMs: 60_000 }],
+    ['false turns an inherited allowance off', base, false, null],
+  ])('%s', (_n, from, raw, want) => {
+    const { rules, problems } = compileGuardRules(raw === undefined ? {} : { container: { recreate: raw } }, from)
+    expect(problems).toEqual([])
+    expect(rules.container.recreate).toEqual(want)
+  })
+  test.each([
+    [5, 'must be true, false or { within_ms: N }'],
+    [{ within_ms: 999 }, 'must be an integer from 1000 to 86400000'],
+    [{ within_ms: 1.5 }, 'must be an integer from 1000 to 86400000'],
+  ])('%j is a problem', (raw, message) => {
+    expect(compileGuardRules({ container: { recreate: raw } }, DEFAULT_GUARD_RULES).problems.map((p) => p.message)).toContain(message)
+  })
+})
+
 describe('guardRulesSchema', () => {
-  const ajv = new Ajv({ strict: true, allErrors: true })
+  // The options the policy loader compiles it with (problems.ts createAjv): strict, union types allowed.
+  const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true })
   const validate = ajv.compile(guardRulesSchema)
 
   test('accepts the documented example', () => {

@@ -123,7 +123,7 @@ describe('broken policy files: every problem, exactly as printed', () => {
     const lines = r.problems.map(formatProblem)
     expect(lines).toContain('g.yaml:4:5: guards.container.privilegd: unknown key "privilegd" (did you mean privileged? allowed keys: ' +
       'privileged, capabilities, namespaces, binds, volumes_from, devices, device_cgroup_rules, device_requests, security_opt, sysctls, ' +
-      'cgroup_parents, runtimes, group_add, oom_score_adj_min, oom_kill_disable, ulimits, unlimited_pids, annotations, images, log_drivers)')
+      'cgroup_parents, runtimes, group_add, oom_score_adj_min, oom_kill_disable, ulimits, unlimited_pids, annotations, images, log_drivers, recreate)')
     expect(lines).toContain('g.yaml:7:21: guards.plugins.allow: must be true or false or a list, not 5')
     // The section failed its schema, so compileGuardRules is not asked about it.
     expect(lines).toHaveLength(2)

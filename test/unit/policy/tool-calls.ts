@@ -435,5 +435,5 @@ export const RECREATE_FROM_INSPECT = {
   NetworkingConfig: { EndpointsConfig: { none: { IPAMConfig: null, Links: null, Aliases: null, NetworkID: 'n0', EndpointID: 'e0', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '', DriverOpts: null } } },
 }
 
-/** Guards the plain re-create above trips today, field by field (the updater re-create mode is to admit them). */
+/** Guards the plain re-create above trips as a new container, field by field (the re-create allowance reads them as the engine's defaults). */
 export const RECREATE_TRIPS = ['container.namespaces HostConfig.CgroupnsMode', 'container.system_paths HostConfig.MaskedPaths', 'container.system_paths HostConfig.ReadonlyPaths']

@@ -91,7 +91,10 @@ describe('tool presets', () => {
     if (r.guard !== undefined && !result.allowed) expect(result.guards.map((g) => g.split(' ')[0])).toContain(r.guard)
   })
 
-  test.each(['watchtower', 'wud', 'dozzle-actions'])('%s: a plain container re-created from its inspect trips exactly the engine-filled defaults (pending the updater re-create mode)', (preset) => {
+  // Live, the re-create allowance (guards.container.recreate) admits this create after the removal
+  // it follows (test/unit/recreate.test.ts, test/integration/recreate.test.ts); offline, as
+  // `dockgate check` runs it, no removal is known and the create is judged as a new container.
+  test.each(['watchtower', 'wud', 'dozzle-actions'])('%s: a plain container re-created from its inspect, with no removal known, trips exactly the engine-filled defaults', (preset) => {
     const path = preset === 'watchtower' ? '/v1.25/containers/create?name=web' : preset === 'wud' ? '/containers/create?name=web' : `${V}/containers/create?name=web`
     const result = replay(policy(preset), post(path, RECREATE_FROM_INSPECT))
     expect(result).toMatchObject({ allowed: false, code: 'DG_DENY_BODY', guards: RECREATE_TRIPS })
