@@ -17,7 +17,7 @@ export interface BodyLimits {
   readonly timeoutMs: number
 }
 
-/** Bytes of request bodies held for inspection across all connections of one dockgate. */
+/** Bytes of request bodies held for inspection (and answers held for redaction, redact/response.ts) across all connections of one dockgate. */
 export class BodyBudget {
   #held = 0
   constructor(readonly limit: number) {}
@@ -29,7 +29,7 @@ export class BodyBudget {
   /** Takes `n` bytes of the budget, or throws DG_LIMIT_BODY_BUDGET when they are not there. */
   take(n: number): void {
     if (this.#held + n > this.limit) {
-      throw new DockgateError('DG_LIMIT_BODY_BUDGET', `dockgate is holding ${this.#held} bytes of request bodies for inspection, its budget (limits.body_budget_bytes) is ${this.limit}; retry shortly`)
+      throw new DockgateError('DG_LIMIT_BODY_BUDGET', `dockgate is holding ${this.#held} bytes of request bodies for inspection and answers for redaction, its budget (limits.body_budget_bytes) is ${this.limit}; retry shortly`)
     }
     this.#held += n
   }

@@ -25,10 +25,12 @@ export const ERROR_CODES = {
   DG_REQ_BAD_UPGRADE: { status: 400, meaning: 'connection upgrade requested on an endpoint that does not hijack, or malformed' },
   DG_REQ_CONTENT_TYPE: { status: 415, meaning: 'the body\'s Content-Type is not one this operation accepts, or could be read differently by the engine' },
   DG_TARGET_NOT_FOUND: { status: 404, meaning: 'the container, exec or other object the request names does not exist' },
-  DG_LIMIT_BODY_BUDGET: { status: 503, meaning: 'too many request bodies are held for inspection right now; retry shortly' },
+  DG_LIMIT_BODY_BUDGET: { status: 503, meaning: 'too many request bodies (and answers being redacted) are held right now; retry shortly' },
   DG_UPSTREAM_UNREACHABLE: { status: 502, meaning: 'the Docker engine socket could not be reached' },
   DG_UPSTREAM_FAILED: { status: 502, meaning: 'the Docker engine connection failed mid-request' },
   DG_UPSTREAM_TIMEOUT: { status: 504, meaning: 'the Docker engine did not answer a lookup dockgate needed in time' },
+  DG_LIMIT_RESPONSE_SIZE: { status: 502, meaning: 'the engine\'s answer must be read whole to redact values the policy hides, and it is larger than the limit' },
+  DG_UPSTREAM_UNREADABLE: { status: 502, meaning: 'the engine\'s answer must be redacted, and dockgate could not read it exactly (not JSON, compressed, an unexpected shape)' },
   DG_INTERNAL: { status: 500, meaning: 'a bug in dockgate; the request was not forwarded' },
 } as const
 

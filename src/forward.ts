@@ -9,9 +9,11 @@
  *   it sets path, headers and body itself (bench/README.md, "Where dockgate misses its budget").
  */
 import http, { type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http'
-import type { DockgateError } from './errors.js'
+import { isDockgateError, type DockgateError } from './errors.js'
 import { upstreamError, type Upstream } from './upstream.js'
 import type { ApiRequest } from './types.js'
+import type { RedactKind } from './policy/redact.js'
+import { hasRedactableBody, readAndRedact, type ResponseRedaction } from './redact/response.js'
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded; node:http frames each side itself.
@@ -19,15 +21,19 @@ import type { ApiRequest } from './types.js'
  */
 const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'transfer-encoding', 'expect'])
 
-export type ForwardOutcome = { ok: true } | { ok: false; error: DockgateError | undefined }
+export type ForwardOutcome =
+  | { ok: true; /** The kinds of values replaced in the answer (redact/). */ redacted?: readonly RedactKind[] }
+  | { ok: false; error: DockgateError | undefined }
 
 export interface Forwarder {
   /**
    * Forward `req` to the engine as `api.target`. When `body` is given (an inspected, canonical
    * JSON body) it replaces the client's body, with a fresh Content-Length and no Transfer-Encoding.
+   * When `redact` is given (the policy hides values in this operation's answer), the answer is
+   * read whole and redacted before anything is sent (redact/response.ts); otherwise it is piped.
    * Resolves once the exchange is over (or failed); never rejects.
    */
-  forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, body?: Buffer): Promise<ForwardOutcome>
+  forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, body?: Buffer, redact?: ResponseRedaction): Promise<ForwardOutcome>
   close(): void
 }
 
@@ -49,7 +55,7 @@ export function endStream(res: ServerResponse): void {
 }
 
 export function createForwarder(upstream: Upstream): Forwarder {
-  function forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, body?: Buffer): Promise<ForwardOutcome> {
+  function forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, body?: Buffer, redact?: ResponseRedaction): Promise<ForwardOutcome> {
     return new Promise((resolve) => {
       let settled = false
       const done = (outcome: ForwardOutcome): void => {
@@ -82,6 +88,13 @@ export function createForwarder(upstream: Upstream): Forwarder {
         const out: string[] = []
         const rh = upRes.rawHeaders
         for (let i = 0; i + 1 < rh.length; i += 2) if (!HOP_BY_HOP.has(rh[i]!.toLowerCase())) out.push(rh[i]!, rh[i + 1]!)
+        if (redact !== undefined && hasRedactableBody(api.method, upRes)) {
+          sendRedacted(upRes, res, out, redact, api.operation.id).then((redacted) => done({ ok: true, redacted }), (err: unknown) => {
+            // Nothing was sent: the pipeline answers with the refusal; an engine that failed midway is DG_UPSTREAM_FAILED.
+            done({ ok: false, error: isDockgateError(err) ? err : upstreamError(err as NodeJS.ErrnoException, upstream.address) })
+          })
+          return
+        }
         res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, out)
         // A streamed answer must reach the client as soon as the engine sent its headers.
         if (upRes.headers['content-length'] === undefined) res.flushHeaders()
@@ -109,4 +122,19 @@ export function createForwarder(upstream: Upstream): Forwarder {
     })
   }
   return { forward, close: () => {} }
+}
+
+/**
+ * Reads, redacts and sends one answer, with the engine's status and headers and a Content-Length
+ * for the bytes sent. Resolves with the kinds replaced; rejects before anything is sent.
+ */
+async function sendRedacted(upRes: IncomingMessage, res: ServerResponse, headers: string[], redact: ResponseRedaction, operation: string): Promise<readonly RedactKind[]> {
+  const answer = await readAndRedact(upRes, redact, operation)
+  res.once('close', answer.release)
+  const out: string[] = []
+  for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!)
+  out.push('Content-Length', String(answer.body.length))
+  res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, out)
+  res.end(answer.body)
+  return answer.kinds
 }

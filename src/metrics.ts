@@ -12,6 +12,7 @@ export interface Metrics {
   readonly openStreams: Gauge<'kind'>
   readonly upstreamErrors: Counter<'code'>
   readonly bodyBytes: Counter<'operation'>
+  readonly redacted: Counter<'operation' | 'kind'>
 }
 
 export function createMetrics(registry = new Registry(), opts: { processMetrics?: boolean } = {}): Metrics {
@@ -47,6 +48,12 @@ export function createMetrics(registry = new Registry(), opts: { processMetrics?
       name: 'dockgate_inspected_body_bytes_total',
       help: 'Bytes of request bodies read and inspected by guards, by operation.',
       labelNames: ['operation'],
+      registers: [registry],
+    }),
+    redacted: new Counter({
+      name: 'dockgate_redacted_responses_total',
+      help: 'Answers of the engine in which values were replaced by the policy\'s redact:, by operation and kind.',
+      labelNames: ['operation', 'kind'],
       registers: [registry],
     }),
   }

@@ -24,6 +24,7 @@ import { serviceGuard } from './guards/service.js'
 import { swarmGuard } from './guards/swarm.js'
 import type { OperationGuard } from './guards/types.js'
 import { volumeCreateGuard } from './guards/volume-create.js'
+import { RESPONSE_SITES as R, under, type RedactSite } from './redact/sites.js'
 
 /**
  * How the engine reads the request body of an operation:
@@ -66,6 +67,11 @@ export interface OperationFacts {
   readonly escalating?: true
   /** Every client may send it, whatever its policy says: clients negotiate the API version with it. */
   readonly alwaysAllowed?: true
+  /**
+   * Where its JSON answer carries values a policy's `redact:` can hide (redact/sites.ts). Absent:
+   * the answer is streamed untouched whatever the policy says.
+   */
+  readonly response?: readonly RedactSite[]
 }
 
 const container = (reach: Reach, param = 'id'): TargetFact => ({ kind: 'container', reach, from: { param } })
@@ -88,9 +94,9 @@ export const OPERATION_FACTS: Readonly<Record<string, OperationFacts>> = {
   // The body is a container.Config applied to the image; `container=` names the container
   // whose whole filesystem becomes an image (like export).
   ImageCommit: { body: 'json', target: { kind: 'container', reach: 'enter', from: { query: 'container' } }, escalating: true },
-  ConfigList: NONE,
+  ConfigList: { body: 'none', response: under('[]', R.config) },
   ConfigCreate: JSON_BODY,
-  ConfigInspect: { body: 'none', target: object('config', 'read') },
+  ConfigInspect: { body: 'none', target: object('config', 'read'), response: R.config },
   ConfigDelete: { body: 'none', target: object('config', 'change') },
   ConfigUpdate: { body: 'json', target: object('config', 'change') },
   ContainerCreate: { body: 'json', guard: containerCreateGuard, escalating: true },
@@ -109,7 +115,7 @@ export const OPERATION_FACTS: Readonly<Record<string, OperationFacts>> = {
   CheckpointDelete: { body: 'none', target: container('change') },
   ContainerExec: { body: 'json', guard: execCreateGuard, target: container('enter'), escalating: true },
   ContainerExport: { body: 'none', target: container('enter') },
-  ContainerInspect: { body: 'none', target: container('read') },
+  ContainerInspect: { body: 'none', target: container('read'), response: R.container },
   ContainerKill: { body: 'none', target: container('change') },
   ContainerLogs: { body: 'none', target: container('read') },
   ContainerPause: { body: 'none', target: container('change') },
@@ -147,10 +153,10 @@ export const OPERATION_FACTS: Readonly<Record<string, OperationFacts>> = {
   ImageAttestations: { body: 'none', target: object('image', 'read', 'name') },
   ImageGet: { body: 'none', target: object('image', 'read', 'name') },
   ImageHistory: { body: 'none', target: object('image', 'read', 'name') },
-  ImageInspect: { body: 'none', target: object('image', 'read', 'name') },
+  ImageInspect: { body: 'none', target: object('image', 'read', 'name'), response: R.image },
   ImagePush: { body: 'none', target: object('image', 'read', 'name') },
   ImageTag: { body: 'none', target: object('image', 'change', 'name') },
-  SystemInfo: NONE,
+  SystemInfo: { body: 'none', response: R.info },
   NetworkList: NONE,
   NetworkCreate: { body: 'json', guard: networkCreateGuard, escalating: true },
   NetworkPrune: NONE,
@@ -163,48 +169,49 @@ export const OPERATION_FACTS: Readonly<Record<string, OperationFacts>> = {
   NodeInspect: { body: 'none', target: object('node', 'read') },
   NodeDelete: { body: 'none', target: object('node', 'change') },
   NodeUpdate: { body: 'json', target: object('node', 'change') },
-  PluginList: NONE,
+  PluginList: { body: 'none', response: under('[]', R.plugin) },
   // Plugins run as root with the mounts, devices and capabilities they ask for.
   PluginCreate: { body: 'stream', guard: pluginGuard, escalating: true },
   GetPluginPrivileges: NONE,
   PluginPull: { body: 'json', guard: pluginGuard, escalating: true },
-  PluginDelete: { body: 'none', target: object('plugin', 'change', 'name') },
+  // Answers with the removed plugin, its settings included.
+  PluginDelete: { body: 'none', target: object('plugin', 'change', 'name'), response: R.plugin },
   PluginDisable: { body: 'none', target: object('plugin', 'change', 'name') },
   PluginEnable: { body: 'none', guard: pluginGuard, target: object('plugin', 'change', 'name'), escalating: true },
-  PluginInspect: { body: 'none', target: object('plugin', 'read', 'name') },
+  PluginInspect: { body: 'none', target: object('plugin', 'read', 'name'), response: R.plugin },
   PluginPush: { body: 'none', target: object('plugin', 'read', 'name') },
   PluginSet: { body: 'json', guard: pluginGuard, target: object('plugin', 'change', 'name'), escalating: true },
   PluginUpgrade: { body: 'json', guard: pluginGuard, target: object('plugin', 'change', 'name'), escalating: true },
-  SecretList: NONE,
+  SecretList: { body: 'none', response: under('[]', R.secret) },
   SecretCreate: JSON_BODY,
-  SecretInspect: { body: 'none', target: object('secret', 'read') },
+  SecretInspect: { body: 'none', target: object('secret', 'read'), response: R.secret },
   SecretDelete: { body: 'none', target: object('secret', 'change') },
   SecretUpdate: { body: 'json', target: object('secret', 'change') },
-  ServiceList: NONE,
+  ServiceList: { body: 'none', response: under('[]', R.service) },
   ServiceCreate: { body: 'json', guard: serviceGuard, escalating: true },
-  ServiceInspect: { body: 'none', target: object('service', 'read') },
+  ServiceInspect: { body: 'none', target: object('service', 'read'), response: R.service },
   ServiceDelete: { body: 'none', target: object('service', 'change') },
   ServiceLogs: { body: 'none', target: object('service', 'read') },
   ServiceUpdate: { body: 'json', guard: serviceGuard, target: object('service', 'change'), escalating: true },
   // BuildKit session: h2c carrying the build's files, secrets and SSH agent. A policy may allow
   // it only together with a build it allows (policy/session-rule.ts, at load).
   Session: { body: 'stream' },
-  SwarmInspect: NONE,
+  SwarmInspect: { body: 'none', response: R.swarm },
   SwarmInit: { body: 'json', guard: swarmGuard, escalating: true },
   SwarmJoin: { body: 'json', guard: swarmGuard, escalating: true },
   SwarmLeave: NONE,
   SwarmUnlock: JSON_BODY,
-  SwarmUnlockkey: NONE,
+  SwarmUnlockkey: { body: 'none', response: R.unlockKey },
   SwarmUpdate: JSON_BODY,
-  SystemDataUsage: NONE,
-  TaskList: NONE,
-  TaskInspect: { body: 'none', target: object('task', 'read') },
+  SystemDataUsage: { body: 'none', response: R.volumes },
+  TaskList: { body: 'none', response: under('[]', R.task) },
+  TaskInspect: { body: 'none', target: object('task', 'read'), response: R.task },
   TaskLogs: { body: 'none', target: object('task', 'read') },
   SystemVersion: NONE,
-  VolumeList: NONE,
+  VolumeList: { body: 'none', response: R.volumes },
   VolumeCreate: { body: 'json', guard: volumeCreateGuard, escalating: true },
   VolumePrune: NONE,
-  VolumeInspect: { body: 'none', target: object('volume', 'read', 'name') },
+  VolumeInspect: { body: 'none', target: object('volume', 'read', 'name'), response: R.volume },
   VolumeUpdate: { body: 'json', target: object('volume', 'change', 'name') },
   VolumeDelete: { body: 'none', target: object('volume', 'change', 'name') },
 }

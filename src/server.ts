@@ -26,6 +26,7 @@ import { chooseClient, tcpPeer, tlsPeer, unixPeer, type Peer } from './connectio
 import { DockgateError } from './errors.js'
 import { peerCredentialReader, type PeerCredentialReader } from './peercred.js'
 import { TLS_MIN_VERSION, type TlsMaterial } from './tls-files.js'
+import { DEFAULTS } from './config.js'
 
 export interface ListenerConfig {
   readonly address: Address
@@ -55,6 +56,8 @@ export interface ServerLimits {
   readonly bodyTimeoutMs: number
   readonly bodyBudgetBytes: number
   readonly lookupTimeoutMs: number
+  /** Default DEFAULTS.responseBytes. */
+  readonly responseBytes?: number
 }
 
 export interface RunningDockgate {
@@ -92,6 +95,7 @@ export async function startDockgate(
         upstream,
         forwarder,
         limits: { bytes: config.limits.bodyBytes, timeoutMs: config.limits.bodyTimeoutMs },
+        responseBytes: config.limits.responseBytes ?? DEFAULTS.responseBytes,
         budget,
         logger: deps.logger.child({ listener: name, policy: l.policy.name }),
         metrics,
