@@ -37,6 +37,7 @@ export interface TestProxyOptions {
   bodyTimeoutMs?: number
   bodyBudgetBytes?: number
   lookupTimeoutMs?: number
+  responseBytes?: number
 }
 
 export async function startProxy(opts: TestProxyOptions): Promise<TestProxy> {
@@ -60,6 +61,7 @@ export async function startProxy(opts: TestProxyOptions): Promise<TestProxy> {
         bodyTimeoutMs: opts.bodyTimeoutMs ?? 30_000,
         bodyBudgetBytes: opts.bodyBudgetBytes ?? 128 * 1024 * 1024,
         lookupTimeoutMs: opts.lookupTimeoutMs ?? 10_000,
+        ...(opts.responseBytes === undefined ? {} : { responseBytes: opts.responseBytes }),
       },
       listeners: [{ address: { kind: 'unix', path: socket }, policy, mode: 0o660 }],
     },
