@@ -16,7 +16,8 @@ function pingEngine(upstream: Upstream, timeoutMs: number): Promise<boolean> {
   })
 }
 
-export async function startAdmin(address: Address, deps: { registry: Registry; upstream: Upstream }): Promise<{ close: () => Promise<void> }> {
+/** `upstream` is asked for at each /readyz: a reload may point dockgate at another engine. */
+export async function startAdmin(address: Address, deps: { registry: Registry; upstream: () => Upstream }): Promise<{ close: () => Promise<void> }> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0]
     const send = (status: number, type: string, body: string): void => {
@@ -32,7 +33,7 @@ export async function startAdmin(address: Address, deps: { registry: Registry; u
     } else if (path === '/healthz') {
       send(200, 'text/plain', 'ok\n')
     } else if (path === '/readyz') {
-      void pingEngine(deps.upstream, 2_000).then((ok) => send(ok ? 200 : 503, 'text/plain', ok ? 'ready\n' : 'engine not reachable\n'))
+      void pingEngine(deps.upstream(), 2_000).then((ok) => send(ok ? 200 : 503, 'text/plain', ok ? 'ready\n' : 'engine not reachable\n'))
     } else {
       send(404, 'text/plain', 'not found\n')
     }

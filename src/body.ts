@@ -20,7 +20,19 @@ export interface BodyLimits {
 /** Bytes of request bodies held for inspection (and answers held for redaction, redact/response.ts) across all connections of one dockgate. */
 export class BodyBudget {
   #held = 0
-  constructor(readonly limit: number) {}
+  #limit: number
+  constructor(limit: number) {
+    this.#limit = limit
+  }
+
+  get limit(): number {
+    return this.#limit
+  }
+
+  /** A reload's new limit; bytes already held stay held (they are given back as usual). */
+  setLimit(limit: number): void {
+    this.#limit = limit
+  }
 
   get held(): number {
     return this.#held
@@ -28,8 +40,8 @@ export class BodyBudget {
 
   /** Takes `n` bytes of the budget, or throws DG_LIMIT_BODY_BUDGET when they are not there. */
   take(n: number): void {
-    if (this.#held + n > this.limit) {
-      throw new DockgateError('DG_LIMIT_BODY_BUDGET', `dockgate is holding ${this.#held} bytes of request bodies for inspection and answers for redaction, its budget (limits.body_budget_bytes) is ${this.limit}; retry shortly`)
+    if (this.#held + n > this.#limit) {
+      throw new DockgateError('DG_LIMIT_BODY_BUDGET', `dockgate is holding ${this.#held} bytes of request bodies for inspection and answers for redaction, its budget (limits.body_budget_bytes) is ${this.#limit}; retry shortly`)
     }
     this.#held += n
   }

@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   DG_DENY_TARGET: { status: 403, meaning: 'the target container was created with options this policy does not allow' },
   DG_DENY_SELF: { status: 403, meaning: 'the request targets dockgate\'s own container' },
   DG_DENY_IDENTITY: { status: 403, meaning: 'the listener chooses policies by who is calling, and this connection\'s identity could not be read' },
+  DG_DENY_LISTENER_REMOVED: { status: 410, meaning: 'the listener this connection came in on was removed by a configuration reload' },
   DG_REQ_AMBIGUOUS_PATH: { status: 400, meaning: 'the request path could be read differently by the engine' },
   DG_REQ_BAD_TARGET: { status: 400, meaning: 'the request target is not an origin-form path' },
   DG_REQ_MALFORMED_HTTP: { status: 400, meaning: 'the HTTP request itself is malformed (framing, headers, missing Host)' },
