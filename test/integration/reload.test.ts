@@ -4,7 +4,8 @@
  * open (both continue), with a changed policy (the next request sees it, on a new connection and
  * on a kept-alive one), then with a broken file (the old configuration stays, the problem is
  * logged with file:line:col, the failure is counted, the process lives), then adding and removing
- * listeners, and TLS files re-read. issue 9, item 5.
+ * listeners, and TLS files re-read. Last, in process: a `clients:` entry changed on a listener
+ * applies to a connection opened before. issue 9, item 5.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -13,7 +14,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import tls from 'node:tls'
 import { fileURLToPath } from 'node:url'
+import { Writable } from 'node:stream'
+import pino from 'pino'
+import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
+import type { AuditRecord } from '../../src/audit.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import { startDockgate as startInProcess } from '../../src/server.js'
 import { docker, spawnDocker } from '../support/cli.js'
 import { watch, type Watched } from '../support/client-parity.js'
 import { engineRequest } from '../support/engine.js'
@@ -333,5 +340,36 @@ describe('TLS files re-read, and TLS changed on a live port', () => {
     expect(await handshake(port, certs.clients['ci'])).toBe(`${pem(certs.server.cert)} HTTP/1.1 200 OK`)
     process.kill(gate.pid, 'SIGTERM')
     expect(await gate.exited).toEqual({ code: 0, signal: null })
+  })
+})
+
+describe('clients: entries of an existing listener, in process', () => {
+  test('a connection opened before the reload: its next request is decided by the entry it now matches', async () => {
+    const sock = join(dir, 'clients.sock')
+    const file = join(dir, 'clients.yaml')
+    const write = (entries: readonly string[]): void => writeFileSync(file, yaml([
+      `upstream: unix://${engineSocket}`, 'listeners:', `  - listen: unix://${sock}`, '    policy: read-only', '    clients:',
+      '      - match: { uid: 4242 }', '        policy: events-only', ...entries,
+    ]))
+    write([])
+    const load = (): Config => loadConfig(['--config', file], {}, { cwd: dir }) as Config
+    const lines: Array<Record<string, unknown>> = []
+    const sink = new Writable({ write(chunk: Buffer, _e, cb) { for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>); cb() } })
+    const running = await startInProcess(load(), { logger: pino({ level: 'info' }, sink), registry: new Registry(), processMetrics: false })
+    cleanups.push(() => running.close(1_000))
+    const conn = await RawConnection.open(sock)
+    cleanups.push(() => conn.destroy())
+    const list = 'GET /containers/json HTTP/1.1\r\nHost: docker\r\n\r\n'
+    await conn.write(list)
+    expect((await conn.waitResponses(1))[0]!.status).toBe(200)
+
+    // This process's own primary group now gets events-only.
+    write(['      - match: { gid: ' + String(process.getgid!()) + ' }', '        policy: events-only', '        name: my-group'])
+    expect(await running.reload(load())).toEqual({ added: [], removed: [], updated: [`unix://${sock}`], problems: [] })
+    await conn.write(list)
+    const [, second] = await conn.waitResponses(2)
+    expect(second!.status).toBe(403)
+    const audit = lines.filter((l) => l['audit']).map((l) => l['audit'] as AuditRecord).at(-1)
+    expect(audit).toMatchObject({ operation: 'ContainerList', decision: 'deny', policy: 'events-only', client: { uid: process.getuid!(), entry: 'my-group' } })
   })
 })
