@@ -11,7 +11,7 @@ import { allOperations } from '../../src/endpoints.js'
 import { isDockgateError } from '../../src/errors.js'
 import { REDACT_KINDS, type RedactKind, type RedactRules } from '../../src/policy/redact.js'
 import { applyRedaction, RedactShapeError, redactPlan, type RedactPlan } from '../../src/redact/apply.js'
-import { readAndRedact } from '../../src/redact/response.js'
+import { parseEngineJson, readAndRedact } from '../../src/redact/response.js'
 import { REDACTED } from '../../src/redact/sites.js'
 import type { Operation } from '../../src/types.js'
 
@@ -145,6 +145,16 @@ describe('reading an answer to redact it', () => {
     const got = await readAndRedact(answer('{"Config":{"Env":["A=1"]},"HostConfig":{"Memory":9223372036854775807,"CpuShares":0.5}}\n'), reading(), 'ContainerInspect')
     expect(got.body.toString()).toBe(`{"Config":{"Env":["A=${R}"]},"HostConfig":{"Memory":9223372036854775807,"CpuShares":0.5}}\n`)
     expect(got.kinds).toEqual(['container_env'])
+  })
+
+  test.each([
+    ['the largest safe integer, no reviver needed', '{"Size":9007199254740991}', 9007199254740991],
+    ['one beyond it', '{"Size":9007199254740993}', '9007199254740993'],
+    ['negative', '{"Size":-9223372036854775808}', '-9223372036854775808'],
+  ])('numbers: %s', (_name, text, expected) => {
+    const doc = parseEngineJson(text) as { Size: unknown }
+    expect(JSON.stringify(doc)).toBe(text)
+    expect(typeof expected === 'number' ? doc.Size : JSON.stringify(doc.Size)).toBe(expected)
   })
 
   test('nothing to hide: the engine\'s own bytes', async () => {
