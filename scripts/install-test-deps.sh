@@ -90,3 +90,10 @@ if [ ! -f "$addon" ] || [ native/peercred.c -nt "$addon" ] || [ binding.gyp -nt 
   log "building the peer-credential addon"
   quiet node scripts/build-native.mjs
 fi
+
+# --- Inputs of the image build (test/integration/image.test.ts builds offline) ---------------------
+# Node 24, npm and an npm cache for package-lock.json in .cache/image (scripts/build-image.sh).
+if [ "$(cat .cache/image/npm-cache.lock-sha256 2>/dev/null)" != "$(sha256sum package-lock.json | cut -d' ' -f1)" ] || ! ls .cache/image/npm-*.tgz >/dev/null 2>&1; then
+  log "preparing the image build's inputs (.cache/image)"
+  quiet bash scripts/build-image.sh --prepare
+fi

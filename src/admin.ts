@@ -3,21 +3,11 @@ import http from 'node:http'
 import type { Registry } from 'prom-client'
 import type { Address, Upstream } from './upstream.js'
 import { listen } from './listen.js'
-
-function pingEngine(upstream: Upstream, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.request({ ...upstream.target, method: 'GET', path: '/_ping', agent: upstream.agent, timeout: timeoutMs }, (res) => {
-      res.resume()
-      resolve(res.statusCode === 200)
-    })
-    req.on('timeout', () => req.destroy())
-    req.on('error', () => resolve(false))
-    req.end()
-  })
-}
+import { currentIdentity, probeEngine } from './engine-probe.js'
 
 /** `upstream` is asked for at each /readyz: a reload may point dockgate at another engine. */
 export async function startAdmin(address: Address, deps: { registry: Registry; upstream: () => Upstream }): Promise<{ close: () => Promise<void> }> {
+  const identity = currentIdentity()
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0]
     const send = (status: number, type: string, body: string): void => {
@@ -33,7 +23,8 @@ export async function startAdmin(address: Address, deps: { registry: Registry; u
     } else if (path === '/healthz') {
       send(200, 'text/plain', 'ok\n')
     } else if (path === '/readyz') {
-      void pingEngine(deps.upstream(), 2_000).then((ok) => send(ok ? 200 : 503, 'text/plain', ok ? 'ready\n' : 'engine not reachable\n'))
+      // The same probe as the start-up check: not ready until the engine answers, with the reason.
+      void probeEngine(deps.upstream().address, identity, 2_000).then((r) => send(r.ok ? 200 : 503, 'text/plain', r.ok ? 'ready\n' : `engine not reachable: ${r.reason}\n`))
     } else {
       send(404, 'text/plain', 'not found\n')
     }

@@ -13,17 +13,20 @@
  *   guard        the body guard on the Go-decoded body (guards/)                 refusal: DG_DENY_BODY
  *   target       what the path, query and body name, resolved in the engine (target.ts)
  *                                                                    refusal: DG_DENY_SELF/TARGET/BODY
+ *   stream       a body a guard reads as it streams (ImageBuild's build context) gets the filter it
+ *                is forwarded through; the filter refuses later, mid-stream      refusal: DG_DENY_BODY
  *
  * Policy refusals (the ones marked) are the policy's choice; in audit-only mode they are kept as
  * "would deny" and the request goes on. Refusals of what dockgate cannot read exactly, and
  * DG_DENY_SELF (no policy can allow it), stop the request in every mode.
  */
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Transform } from 'node:stream'
 import type { CompiledPolicy } from './policy/compile.js'
 import { decide } from './policy/decide.js'
 import { versionBelow } from './guards/version.js'
 import { SELF_GUARD } from './guards/self.js'
-import type { OperationGuard, SelfIdentity, Violation } from './guards/types.js'
+import type { GuardContext, OperationGuard, SelfIdentity, Violation } from './guards/types.js'
 import { decodeBody, encodeBody, BodyError } from './body/gojson.js'
 import type { JsonValue } from './body/json-value.js'
 import { checkContentType, contentTypeValues } from './content-type.js'
@@ -66,8 +69,10 @@ export interface Admitted {
   readonly rule: string | undefined
   /** The canonical body to forward in place of the client's, when a guard read it. */
   readonly body: Buffer | undefined
-  /** In audit-only mode: what enforcement would have refused. */
+  /** In audit-only mode: what enforcement would have refused (a body filter may add to it while forwarding). */
   readonly wouldDeny: readonly DockgateError[]
+  /** For a body a guard reads as it streams: forward it through this filter (forward.ts). */
+  readonly filter: Transform | undefined
 }
 
 /** The request as the steps build it up. */
@@ -81,6 +86,7 @@ interface State {
   raw: Buffer | undefined
   value: JsonValue | undefined
   body: Buffer | undefined
+  filter: Transform | undefined
   readonly wouldDeny: DockgateError[]
 }
 
@@ -201,16 +207,47 @@ function guardStep(s: State): void {
       s.body = s.raw
     }
   }
-  const violations = guard.check(s.value, { operationId: api.operation.id, query: api.query, params: api.params, version: api.version, rules: s.ctx.policy.guards, self: s.ctx.self })
-  if (violations.length === 0) return
+  const violations = guard.check(s.value, guardContext(s, api))
+  if (violations.length > 0) refuse(s, denied(s, api, violations))
+}
+
+function guardContext(s: State, api: ApiRequest): GuardContext {
+  return { operationId: api.operation.id, query: api.query, params: api.params, version: api.version, rules: s.ctx.policy.guards, self: s.ctx.self }
+}
+
+/** The refusal for a guard's violations. */
+function denied(s: State, api: ApiRequest, violations: readonly Violation[]): DockgateError {
   // Reaching into dockgate's own container (a namespace, VolumesFrom, a link) has its own code: no policy can loosen it.
   const self = violations.every((v) => v.guard === SELF_GUARD)
-  refuse(s, new DockgateError(self ? 'DG_DENY_SELF' : 'DG_DENY_BODY', `${api.operation.id} denied by policy "${s.ctx.policy.name}": ${violations.map(describe).join('; ')}`, {
+  return new DockgateError(self ? 'DG_DENY_SELF' : 'DG_DENY_BODY', `${api.operation.id} denied by policy "${s.ctx.policy.name}": ${violations.map(describe).join('; ')}`, {
     policy: s.ctx.policy.name,
     rule: [...new Set(violations.map((v) => v.guard))].join(','),
     field: violations.map((v) => v.field).join(','),
     violations,
-  }))
+  })
+}
+
+/**
+ * A body the guard reads as it streams (ImageBuild's build context): the filter it goes through.
+ * Its refusals come while the body is forwarded; in audit-only mode a policy refusal is added to
+ * wouldDeny and the body goes on, as for the other steps.
+ */
+function streamStep(s: State): void {
+  if (s.guard?.stream === undefined) return
+  const api = apiOf(s)
+  s.filter = s.guard.stream(guardContext(s, api), {
+    maxBytes: s.ctx.bodyLimit,
+    deny: (violations) => {
+      const err = denied(s, api, violations)
+      if (s.ctx.mode === 'audit' && POLICY_REFUSALS.has(err.code)) {
+        s.wouldDeny.push(err)
+        return undefined
+      }
+      return err
+    },
+    unreadable: (message, tooLarge) =>
+      new DockgateError(tooLarge ? 'DG_REQ_BODY_TOO_LARGE' : 'DG_REQ_BUILD_CONTEXT', `${api.operation.id} refused: ${message}${tooLarge ? ' (limits.body_bytes)' : ''}`, { policy: s.ctx.policy.name }),
+  })
 }
 
 function describe(v: Violation): string {
@@ -233,7 +270,7 @@ function target(s: State): Promise<void> | void {
 type Step = (s: State) => Promise<void> | void
 
 /** The steps, in order. */
-const STEPS: readonly Step[] = [head, normalizeStep, policyStep, apiVersion, upgrade, contentType, body, guardStep, target]
+const STEPS: readonly Step[] = [head, normalizeStep, policyStep, apiVersion, upgrade, contentType, body, guardStep, target, streamStep]
 
 /**
  * Runs every step on one request. Returns what to forward, or throws the DockgateError that
@@ -244,7 +281,7 @@ const STEPS: readonly Step[] = [head, normalizeStep, policyStep, apiVersion, upg
  * is one, so that a later refusal can be recorded with its operation.
  */
 export function admit(ctx: AdmissionContext, head: RequestHead, readBody: BodyReader, onNormalized?: (api: ApiRequest) => void): Admitted | Promise<Admitted> {
-  const s: State = { ctx, head, readBody, api: undefined, rule: undefined, guard: undefined, raw: undefined, value: undefined, body: undefined, wouldDeny: [] }
+  const s: State = { ctx, head, readBody, api: undefined, rule: undefined, guard: undefined, raw: undefined, value: undefined, body: undefined, filter: undefined, wouldDeny: [] }
   return runFrom(s, 0, onNormalized)
 }
 
@@ -255,5 +292,5 @@ function runFrom(s: State, first: number, onNormalized: ((api: ApiRequest) => vo
     if (step === normalizeStep && onNormalized !== undefined) onNormalized(apiOf(s))
     if (pending !== undefined) return pending.then(() => runFrom(s, i + 1, onNormalized))
   }
-  return { api: apiOf(s), rule: s.rule, body: s.body, wouldDeny: s.wouldDeny }
+  return { api: apiOf(s), rule: s.rule, body: s.body, wouldDeny: s.wouldDeny, filter: s.filter }
 }

@@ -8,7 +8,9 @@
 import { didYouMean, suggest, type Problem } from './problems.js'
 
 /** Settings that both a flag and an environment variable can give. */
-export type SettingKey = 'config' | 'listen' | 'upstream' | 'policy' | 'admin' | 'logLevel' | 'tlsCert' | 'tlsKey' | 'tlsCa'
+export type SettingKey =
+  | 'config' | 'listen' | 'upstream' | 'policy' | 'admin' | 'logLevel' | 'tlsCert' | 'tlsKey' | 'tlsCa'
+  | 'socketMode' | 'socketOwner' | 'socketGroup'
 
 export interface FlagSpec {
   readonly key: SettingKey
@@ -30,12 +32,19 @@ export const FLAGS: readonly FlagSpec[] = [
   { key: 'tlsCert', flag: '--tls-cert', env: 'DOCKGATE_TLS_CERT', metavar: 'FILE', repeatable: false, help: 'serve tcp:// listeners over TLS with this PEM certificate (chain); needs --tls-key' },
   { key: 'tlsKey', flag: '--tls-key', env: 'DOCKGATE_TLS_KEY', metavar: 'FILE', repeatable: false, help: 'the PEM private key of --tls-cert' },
   { key: 'tlsCa', flag: '--tls-ca', env: 'DOCKGATE_TLS_CA', metavar: 'FILE', repeatable: false, help: 'mutual TLS: only clients with a certificate signed by these PEM CAs may connect' },
+  { key: 'socketMode', flag: '--socket-mode', env: 'DOCKGATE_SOCKET_MODE', metavar: 'MODE', repeatable: false, help: 'file mode of the unix sockets that set none in the config file, like 0660' },
+  { key: 'socketOwner', flag: '--socket-owner', env: 'DOCKGATE_SOCKET_OWNER', metavar: 'USER', repeatable: false, help: 'owner (name or uid) of the unix sockets that set none in the config file' },
+  { key: 'socketGroup', flag: '--socket-group', env: 'DOCKGATE_SOCKET_GROUP', metavar: 'GROUP', repeatable: false, help: 'group (name or gid) of the unix sockets that set none in the config file' },
 ]
 
 /** Other DOCKGATE_* variables dockgate reads (outside the config), so they are not taken for typos. */
 export const OTHER_ENV: Readonly<Record<string, string>> = {
   DOCKGATE_DEBUG: 'print the stack trace of an internal error',
+  DOCKGATE_DEFAULT_LISTEN: 'where to listen when no option, DOCKGATE_LISTEN or config file names a listener (the image sets tcp://0.0.0.0:2375)',
 }
+
+/** The variable that replaces the built-in default listener (read by config.ts). */
+export const DEFAULT_LISTEN_ENV = 'DOCKGATE_DEFAULT_LISTEN'
 
 /** One raw value and where it came from. */
 export interface Setting {
@@ -141,12 +150,24 @@ export function readEnv(env: NodeJS.ProcessEnv): { settings: Settings; problems:
       settings[spec.key] = { value: raw.trim(), origin: spec.env }
       continue
     }
-    const items = raw.split(',').map((s) => s.trim())
-    if (items.some((s) => s === '')) {
-      problems.push({ message: `${spec.env}: has an empty item in ${JSON.stringify(raw)} (a comma-separated list of addresses)` })
-      continue
-    }
-    settings[spec.key] = items.map((value) => ({ value, origin: spec.env }))
+    const list = readListEnv(env, spec.env, problems)
+    if (list !== undefined) settings[spec.key] = list
   }
   return { settings, problems }
+}
+
+/** A comma-separated list of addresses in variable `name`; undefined when unset or not valid (then a problem says why). */
+export function readListEnv(env: NodeJS.ProcessEnv, name: string, problems: Problem[]): Setting[] | undefined {
+  const raw = env[name]
+  if (raw === undefined) return undefined
+  if (raw.trim() === '') {
+    problems.push({ message: `${name}: is set but empty; give a value or unset it` })
+    return undefined
+  }
+  const items = raw.split(',').map((s) => s.trim())
+  if (items.some((s) => s === '')) {
+    problems.push({ message: `${name}: has an empty item in ${JSON.stringify(raw)} (a comma-separated list of addresses)` })
+    return undefined
+  }
+  return items.map((value) => ({ value, origin: name }))
 }

@@ -20,8 +20,13 @@ export interface BodyLimits {
 /** Bytes of request bodies held for inspection (and answers held for redaction, redact/response.ts) across all connections of one dockgate. */
 export class BodyBudget {
   #held = 0
+  #peak = 0
   #limit: number
-  constructor(limit: number) {
+  /**
+   * `onDrained(peak)` is called whenever the budget goes back to zero, with the most it held
+   * since the previous time (reclaim.ts gives memory back after a burst).
+   */
+  constructor(limit: number, private readonly onDrained?: (peak: number) => void) {
     this.#limit = limit
   }
 
@@ -44,10 +49,17 @@ export class BodyBudget {
       throw new DockgateError('DG_LIMIT_BODY_BUDGET', `dockgate is holding ${this.#held} bytes of request bodies for inspection and answers for redaction, its budget (limits.body_budget_bytes) is ${this.#limit}; retry shortly`)
     }
     this.#held += n
+    if (this.#held > this.#peak) this.#peak = this.#held
   }
 
   give(n: number): void {
+    if (n === 0) return
     this.#held = Math.max(0, this.#held - n)
+    if (this.#held === 0 && this.onDrained !== undefined) {
+      const peak = this.#peak
+      this.#peak = 0
+      this.onDrained(peak)
+    }
   }
 }
 

@@ -96,7 +96,8 @@ export async function check(argv: readonly string[], env: NodeJS.ProcessEnv, io:
     const api = admitted.api
     const guard = policy.unguarded ? undefined : api.operation.guard
     const by = admitted.rule === undefined ? 'always allowed' : `rule ${admitted.rule}`
-    const guarded = guard ? `; guard checked ${guard.body === 'json' ? 'the body and query' : 'the query and path'}` : policy.unguarded ? '; body guards are OFF in this policy' : ''
+    const streamed = admitted.filter === undefined ? '' : ' (the streamed body, a build context, is read only on live traffic)'
+    const guarded = guard ? `; guard checked ${guard.body === 'json' ? 'the body and query' : 'the query and path'}${streamed}` : policy.unguarded ? '; body guards are OFF in this policy' : ''
     const live = !policy.unguarded && api.operation.target !== undefined && api.operation.target.reach !== 'read'
       ? `\nlive traffic would also look up the ${api.operation.target.kind} in the engine: ${api.operation.target.reach === 'enter' ? 'it must be one this policy could create, and never dockgate\'s own' : 'never dockgate\'s own'}`
       : ''

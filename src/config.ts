@@ -4,12 +4,12 @@
  * Precedence: flags > environment > config file > DEFAULTS. `--listen` / DOCKGATE_LISTEN replace
  * the config file's listeners; `--policy` / DOCKGATE_POLICY apply to listeners that name no policy.
  * Every problem is collected — flags, variables, the file, every policy — and thrown together
- * as a ConfigError; the CLI prints them and exits 2 (STYLE.md, "Configuration and policy validation").
+ * as a ConfigError; the CLI prints them and exits 2, never with a stack trace.
  */
 import { readFileSync } from 'node:fs'
 import { isIPv4, isIPv6 } from 'node:net'
 import { dirname, join, posix, resolve } from 'node:path'
-import { FLAGS, OTHER_ENV, parseArgs, readEnv, type Setting, type SettingKey } from './args.js'
+import { DEFAULT_LISTEN_ENV, FLAGS, OTHER_ENV, parseArgs, readEnv, readListEnv, type Setting, type SettingKey } from './args.js'
 import { readCompatEnv } from './compat/tecnativa.js'
 import { PolicyLoader, type CompiledPolicy, type RefOrigin } from './policy/compile.js'
 import { deepFreeze } from './policy/freeze.js'
@@ -350,7 +350,13 @@ export function loadConfig(
     if (upstream !== undefined && formatAddress(admin) === formatAddress(upstream)) run.problems.push(adminSrc.where.problem(`${formatAddress(admin)} is the upstream engine's address`))
   }
   const logLevel = checkLogLevel(run, layered('logLevel', 'log_level'))
-  const drafts = draftListeners(run, file, args.settings.listen ?? envs.settings.listen, pick('policy'), compat.policy)
+  const fallback = readListEnv(env, DEFAULT_LISTEN_ENV, run.problems)
+  const listenSettings = args.settings.listen ?? envs.settings.listen
+  const drafts = applySocketSettings(run, draftListeners(run, file, listenSettings, pick('policy'), compat.policy, fallback), {
+    mode: pick('socketMode'),
+    owner: pick('socketOwner'),
+    group: pick('socketGroup'),
+  })
   const flagTls = draftFlagTls(run, drafts, pick('tlsCert'), pick('tlsKey'), pick('tlsCa'))
   const listeners = checkListeners(run, drafts, { upstream, admin, flagTls })
 
@@ -429,6 +435,7 @@ function readLimits(file: ConfigFile): Config['limits'] {
  */
 function draftListeners(
   run: Run, file: ConfigFile, listen: readonly Setting[] | undefined, policySetting: Setting | undefined, fromVariables: CompiledPolicy | undefined,
+  fallback: readonly Setting[] | undefined,
 ): Draft[] {
   const defaultPolicy: PolicyChoice = policySetting !== undefined
     ? { ref: policySetting.value, baseDir: run.cwd, origin: (m) => fromSetting(policySetting).problem(m) }
@@ -438,7 +445,10 @@ function draftListeners(
   if (listen !== undefined) return listen.map((s) => ({ listen: { value: s.value, where: fromSetting(s) }, policy: defaultPolicy }))
   const list = file.data['listeners']
   const yaml = file.yaml
-  if (!Array.isArray(list) || yaml === undefined) return [{ listen: { value: DEFAULTS.listen, where: fromDefault('listen') }, policy: defaultPolicy }]
+  if (!Array.isArray(list) || yaml === undefined) {
+    if (fallback !== undefined) return fallback.map((s) => ({ listen: { value: s.value, where: fromSetting(s) }, policy: defaultPolicy }))
+    return [{ listen: { value: DEFAULTS.listen, where: fromDefault('listen') }, policy: defaultPolicy }]
+  }
   const configDir = dirname(file.path ?? run.cwd)
   const drafts: Draft[] = []
   list.forEach((raw: unknown, i) => {
@@ -463,6 +473,26 @@ function draftListeners(
     run.warnings.push(fromSetting(policySetting).problem('is not used: every listener in the config file names its own policy'))
   }
   return drafts
+}
+
+/**
+ * `--socket-mode|owner|group` / DOCKGATE_SOCKET_*: for every unix listener that does not set its
+ * own in the config file (as `--policy` serves the listeners that name no policy).
+ */
+function applySocketSettings(run: Run, drafts: readonly Draft[], settings: Readonly<Record<'mode' | 'owner' | 'group', Setting | undefined>>): Draft[] {
+  const unix = (d: Draft): boolean => typeof d.listen.value === 'string' && d.listen.value.startsWith('unix://')
+  for (const s of Object.values(settings)) {
+    if (s !== undefined && !drafts.some(unix)) run.warnings.push(fromSetting(s).problem('is not used: no listener is a unix socket'))
+  }
+  return drafts.map((d) => {
+    if (!unix(d)) return d
+    const out: { -readonly [K in keyof Draft]: Draft[K] } = { ...d }
+    for (const key of ['mode', 'owner', 'group'] as const) {
+      const s = settings[key]
+      if (out[key] === undefined && s !== undefined) out[key] = { value: s.value, where: fromSetting(s) }
+    }
+    return out
+  })
 }
 
 /** Checks each listener, loads its policies (each file once), and checks them against each other. */
@@ -655,6 +685,8 @@ export function usage(): string {
     'Commands:',
     '  dockgate check [--policy NAME|FILE] METHOD TARGET [--body FILE|-]',
     '      would this request be allowed, and by which rule or guard? (exit 0 allowed, 1 refused)',
+    '  dockgate healthcheck [options]',
+    '      does the engine answer, and does each listener answer GET /_ping? (exit 0 healthy, 1 not)',
     '',
   ].join('\n')
 }

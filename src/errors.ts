@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   DG_REQ_BAD_BODY: { status: 400, meaning: 'the JSON body is malformed or ambiguous (duplicate keys, bad UTF-8, trailing data)' },
   DG_REQ_BODY_TOO_LARGE: { status: 413, meaning: 'a body that must be inspected exceeds the size limit' },
   DG_REQ_BODY_TIMEOUT: { status: 408, meaning: 'a body that must be inspected did not arrive within the deadline' },
+  DG_REQ_BUILD_CONTEXT: { status: 400, meaning: 'a build context whose Dockerfile dockgate cannot read exactly as the engine will (malformed or unsupported archive, compression or Dockerfile location)' },
   DG_REQ_FORM_BODY: { status: 400, meaning: 'a form-encoded body: the engine would read query parameters from it that dockgate did not check' },
   DG_REQ_BAD_UPGRADE: { status: 400, meaning: 'connection upgrade requested on an endpoint that does not hijack, or malformed' },
   DG_REQ_CONTENT_TYPE: { status: 415, meaning: 'the body\'s Content-Type is not one this operation accepts, or could be read differently by the engine' },

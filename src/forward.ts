@@ -9,6 +9,7 @@
  *   it sets path, headers and body itself (bench/README.md, "Where dockgate misses its budget").
  */
 import http, { type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http'
+import type { Transform } from 'node:stream'
 import { isDockgateError, type DockgateError } from './errors.js'
 import { upstreamError, type Upstream } from './upstream.js'
 import type { ApiRequest } from './types.js'
@@ -21,19 +22,27 @@ import { hasRedactableBody, readAndRedact, type ResponseRedaction } from './reda
  */
 const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'transfer-encoding', 'expect'])
 
+/**
+ * `error`: the engine could not be reached or failed (undefined when the client already has an
+ * answer); `refused`: the body filter refused the request mid-stream (the upstream request was
+ * aborted, the client has no answer yet).
+ */
 export type ForwardOutcome =
   | { ok: true; /** The kinds of values replaced in the answer (redact/). */ redacted?: readonly RedactKind[] }
   | { ok: false; error: DockgateError | undefined }
+  | { ok: false; refused: Error }
 
 export interface Forwarder {
   /**
    * Forward `req` to the engine as `api.target`. When `body` is given (an inspected, canonical
    * JSON body) it replaces the client's body, with a fresh Content-Length and no Transfer-Encoding.
+   * When `filter` is given (a guard that reads a streamed body, admission.ts streamStep), the
+   * client's body goes through it and its output is forwarded, chunked.
    * When `redact` is given (the policy hides values in this operation's answer), the answer is
    * read whole and redacted before anything is sent (redact/response.ts); otherwise it is piped.
    * Resolves once the exchange is over (or failed); never rejects.
    */
-  forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, body?: Buffer, redact?: ResponseRedaction): Promise<ForwardOutcome>
+  forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, body?: Buffer, filter?: Transform, redact?: ResponseRedaction): Promise<ForwardOutcome>
   close(): void
 }
 
@@ -55,7 +64,7 @@ export function endStream(res: ServerResponse): void {
 }
 
 export function createForwarder(upstream: Upstream): Forwarder {
-  function forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, body?: Buffer, redact?: ResponseRedaction): Promise<ForwardOutcome> {
+  function forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, body?: Buffer, filter?: Transform, redact?: ResponseRedaction): Promise<ForwardOutcome> {
     return new Promise((resolve) => {
       let settled = false
       const done = (outcome: ForwardOutcome): void => {
@@ -77,6 +86,11 @@ export function createForwarder(upstream: Upstream): Forwarder {
       // spoken to in HTTP/1.1, refuses a request without one (400 "missing required Host header").
       if (req.headers.host === undefined) headers['Host'] = 'localhost'
       if (req.headers['transfer-encoding'] !== undefined && body === undefined) headers['Transfer-Encoding'] = 'chunked'
+      if (filter !== undefined) {
+        // The filter's output is not the client's length (held back, or decompressed).
+        for (const k of Object.keys(headers)) if (k.toLowerCase() === 'content-length') delete headers[k]
+        headers['Transfer-Encoding'] = 'chunked'
+      }
       if (body !== undefined) {
         for (const k of Object.keys(headers)) if (k.toLowerCase() === 'content-length' || k.toLowerCase() === 'content-type') delete headers[k]
         headers['Content-Length'] = String(body.length)
@@ -115,6 +129,19 @@ export function createForwarder(upstream: Upstream): Forwarder {
       })
       if (body !== undefined) {
         upReq.end(body)
+      } else if (filter !== undefined) {
+        // --- Body filter hook (ImageBuild's context). A refusal aborts the upstream request: the
+        // engine then reads a cut chunked body and fails without building. ---
+        filter.once('error', (err: Error) => {
+          req.unpipe(filter)
+          upReq.destroy()
+          done({ ok: false, refused: err })
+        })
+        req.on('error', () => {
+          filter.destroy()
+          upReq.destroy()
+        })
+        req.pipe(filter).pipe(upReq)
       } else {
         req.on('error', () => upReq.destroy())
         req.pipe(upReq)

@@ -11,8 +11,14 @@ import { loadConfig } from './config.js'
 import { ConfigError, formatProblem } from './problems.js'
 import { startDockgate, type RunningDockgate } from './server.js'
 import { announceConfig, createReloader, type Reloader } from './reload.js'
+import { formatAddress } from './upstream.js'
 import { ListenError } from './listen.js'
 import { discoverSelf } from './self.js'
+import { healthcheck } from './healthcheck.js'
+import { currentIdentity, probeEngine } from './engine-probe.js'
+import { watchEngine } from './engine-watch.js'
+import { prepareSocketDirs, type SocketPlan } from './socket-dir.js'
+import type { Config } from './config.js'
 
 export const EXIT_USAGE = 2
 
@@ -30,6 +36,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, early?: Early
       stdin: () => readFileSync(0),
     })
   }
+  if (argv[0] === 'healthcheck') return healthcheck(argv.slice(1), env, { out: (s) => process.stdout.write(s) })
   let loaded
   try {
     loaded = loadConfig(argv, env)
@@ -65,23 +72,50 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, early?: Early
   process.on('SIGHUP', onHup)
   if (early?.pending() === true) hupWhileStarting = true
   early?.release()
-  let running: RunningDockgate
+  const identity = currentIdentity()
   try {
-    running = await startDockgate(config, { logger, self: discoverSelf() })
+    for (const dir of prepareSocketDirs(socketPlans(config), identity)) logger.info(`created socket directory ${dir} (mode 0755)`)
   } catch (err) {
-    process.off('SIGHUP', onHup)
     if (err instanceof ListenError) {
       process.stderr.write(`dockgate: ${err.message}\n`)
       return EXIT_USAGE
     }
     throw err
   }
-  reloader = createReloader({ argv, env, logger, running })
+  // Say at once whether the engine can be reached (and what to change if not); keep trying after.
+  const watch = (upstream: Config['upstream']): ReturnType<typeof watchEngine> => watchEngine(upstream, { logger, probe: () => probeEngine(upstream, identity) })
+  let engine = watch(config.upstream)
+  await engine.settled
+  let running: RunningDockgate
+  try {
+    running = await startDockgate(config, { logger, self: discoverSelf() })
+  } catch (err) {
+    engine.close()
+    if (err instanceof ListenError) {
+      process.stderr.write(`dockgate: ${err.message}\n`)
+      return EXIT_USAGE
+    }
+    throw err
+  }
+  reloader = createReloader({
+    argv, env, logger, running,
+    // New unix listeners' directories, as at start; a problem there fails the reload.
+    prepare: (next) => {
+      for (const dir of prepareSocketDirs(socketPlans(next), identity)) logger.info(`created socket directory ${dir} (mode 0755)`)
+    },
+    applied: (next, previous) => {
+      if (formatAddress(next.upstream) === formatAddress(previous.upstream)) return
+      engine.close()
+      engine = watch(next.upstream)
+    },
+    initial: config,
+  })
   if (hupWhileStarting) void reloader.request()
   return new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
       if (stopping) return
       stopping = true
+      engine.close()
       logger.info(`${signal}: closing listeners and open streams`)
       running.close().then(
         () => resolve(0),
@@ -94,4 +128,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, early?: Early
     process.once('SIGTERM', () => stop('SIGTERM'))
     process.once('SIGINT', () => stop('SIGINT'))
   })
+}
+
+/** The unix sockets dockgate will create, with the owner and group asked for. */
+function socketPlans(config: Config): SocketPlan[] {
+  const plans: SocketPlan[] = []
+  for (const l of config.listeners) if (l.address.kind === 'unix') plans.push({ path: l.address.path, uid: l.uid, gid: l.gid })
+  if (config.admin?.kind === 'unix') plans.push({ path: config.admin.path })
+  return plans
 }

@@ -2,7 +2,7 @@
  * Raw method + request target → canonical ApiRequest, or a DockgateError.
  *
  * The engine routes on the percent-decoded path (Go's net/url, then gorilla/mux, which 301s unclean
- * paths) and parses queries with Go's url.ParseQuery (see ../shared/engine-notes.md, "Routing").
+ * paths) and parses queries with Go's url.ParseQuery (docs/engine-notes.md, "Routing").
  * WHATWG URL does neither. Rather than emulate every corner, dockgate accepts a strict subset whose
  * meaning is the same in Go and here, refuses everything else with 400, and forwards the canonical
  * form it decided on, so the engine cannot act on anything other than what was checked.

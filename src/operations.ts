@@ -1,6 +1,6 @@
 /**
  * What dockgate knows about each Engine API operation, in one table: the one place to look up
- * how a request for it is read, checked and forwarded (STYLE.md, "Knowledge is kept as data").
+ * how a request for it is read, checked and forwarded: facts as data, not as code spread over the request path.
  *
  * The route facts (method, path template, stream kind) are generated from the specs into
  * endpoints-table.ts; the facts below are written by hand, per operationId, from the engine's

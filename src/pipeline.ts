@@ -224,9 +224,18 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
   // Only operations whose answer carries values this policy hides are read whole (redact/).
   const plan = redactPlan(ctx.policy.redact, api.operation)
   const redact = plan === undefined ? undefined : { plan, limitBytes: ctx.responseBytes, budget: ctx.budget }
-  const outcome = await ctx.forwarder.forward(req, res, api, admitted.body, redact)
+  const outcome = await ctx.forwarder.forward(req, res, api, admitted.body, admitted.filter, redact)
   held?.release()
   if (kind !== 'none') ctx.metrics.openStreams.dec({ kind })
+  if (!outcome.ok && 'refused' in outcome) {
+    // The body filter refused mid-stream (a build context's Dockerfile): the engine's request was
+    // cut short. Answer, and read the rest of the upload to the void as for an early refusal.
+    const e = asDockgateError(outcome.refused, ctx.logger)
+    record(ctx, req, api, started, refusalFields(e))
+    if (!req.complete && hasBody(req.headers)) discardBody(req)
+    sendError(res, e, req.method ?? 'GET')
+    return
+  }
   if (!outcome.ok && outcome.error) {
     if (outcome.error.code.startsWith('DG_UPSTREAM_')) ctx.metrics.upstreamErrors.inc({ code: outcome.error.code })
     record(ctx, req, api, started, { ...refusalFields(outcome.error), decision: 'error', rule: admitted.rule })

@@ -3,7 +3,7 @@
  *
  * Everything that validates input collects Problems rather than stopping at the first one (the
  * way oauth2-proxy reports every bad option): the CLI prints them all as `file:line:col: message`
- * and exits 2, never with a stack trace (STYLE.md, "Configuration and policy validation").
+ * and exits 2, never with a stack trace.
  */
 import { readFileSync } from 'node:fs'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'

@@ -42,9 +42,23 @@ export interface Reloader {
   request(): Promise<void>
 }
 
-export function createReloader(opts: { argv: readonly string[]; env: NodeJS.ProcessEnv; logger: Logger; running: RunningDockgate }): Reloader {
+export interface ReloaderOptions {
+  readonly argv: readonly string[]
+  readonly env: NodeJS.ProcessEnv
+  readonly logger: Logger
+  readonly running: RunningDockgate
+  /** The configuration dockgate started with. */
+  readonly initial?: Config
+  /** Before a valid configuration is applied (socket directories); a thrown error fails the reload. */
+  readonly prepare?: (next: Config) => void
+  /** After it was applied (the engine watch follows a new upstream). */
+  readonly applied?: (next: Config, previous: Config) => void
+}
+
+export function createReloader(opts: ReloaderOptions): Reloader {
   const { logger, running } = opts
   const metrics = running.metrics
+  let current = opts.initial
   let busy: Promise<void> | undefined
   let again = false
 
@@ -67,6 +81,12 @@ export function createReloader(opts: { argv: readonly string[]; env: NodeJS.Proc
     }
     if ('help' in next || 'version' in next) return // not with the arguments dockgate runs with
     announceConfig(next, logger)
+    try {
+      opts.prepare?.(next)
+    } catch (err) {
+      fail([(err as Error).message], 'a new listener\'s socket directory is not usable')
+      return
+    }
     // Before the listeners' loggers are made from it, so that the new level reaches them.
     const level = logger.level
     logger.level = next.logLevel
@@ -78,6 +98,8 @@ export function createReloader(opts: { argv: readonly string[]; env: NodeJS.Proc
       fail([(err as Error).message], 'a new address could not be bound')
       return
     }
+    if (current !== undefined) opts.applied?.(next, current)
+    current = next
     if (summary.problems.length > 0) {
       fail(summary.problems, 'the new configuration was applied except where listed')
       return

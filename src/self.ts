@@ -1,6 +1,6 @@
 /**
  * Which container dockgate itself runs in, so that the guards can keep clients out of it
- * (competitors.md G6: exec into the proxy = a JS runtime next to the raw socket).
+ * (exec into the proxy would be a JS runtime next to the raw socket).
  *
  * Read once at start from the kernel, without asking the engine:
  * - `/proc/self/mountinfo`: the engine bind-mounts `/etc/hostname`, `/etc/hosts` and

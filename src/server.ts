@@ -14,6 +14,7 @@ export { formatAddress }
 import { createForwarder, endStream } from './forward.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { BodyBudget } from './body.js'
+import { reclaimAfterBursts } from './reclaim.js'
 import { createEngineClient } from './engine-client.js'
 import { startAdmin } from './admin.js'
 import type { SelfIdentity } from './guards/types.js'
@@ -71,7 +72,7 @@ export async function startDockgate(
   const shared: Shared = {
     logger: deps.logger,
     metrics,
-    budget: new BodyBudget(config.limits.bodyBudgetBytes),
+    budget: new BodyBudget(config.limits.bodyBudgetBytes, reclaimAfterBursts()),
     self: deps.self ?? { ids: [], names: [] },
     reader: deps.peerCredentials ?? peerCredentialReader(),
     sockets: new Set<Socket>(),

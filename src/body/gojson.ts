@@ -4,8 +4,8 @@
  * The engine decodes bodies into Go structs, where field names match keys case-insensitively with
  * Unicode simple folding (`Bindſ` ≡ `Binds`, `NetworKMode` ≡ `NetworkMode`), a repeated key is
  * applied again (last scalar wins, a repeated object is merged into the earlier one), and `\uXXXX`
- * escapes in keys are decoded (`"\u0050rivileged"` is `Privileged`). engine-notes.md "Bodies" and
- * competitors.md 3.C (C1–C6) list the bypasses this opens against a checker that reads a JS object.
+ * escapes in keys are decoded (`"\u0050rivileged"` is `Privileged`). docs/engine-notes.md "Bodies"
+ * lists the bypasses this opens against a checker that reads a JS object.
  *
  * Rather than emulate Go's merging, we refuse every body that Go could read differently from
  * a plain reading: in struct positions keys must be ASCII and unique after case folding; in map

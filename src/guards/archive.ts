@@ -1,7 +1,7 @@
 /**
  * PutContainerArchive (`PUT /containers/{id}/archive`): writes a tar stream into a container,
  * including into its bind-mounted host directories, with setuid files, device nodes and links
- * (competitors.md D9). Refused unless guards.archive.write; dockgate's own container is kept out by target.ts.
+ * (moby daemon/archive.go). Refused unless guards.archive.write; dockgate's own container is kept out by target.ts.
  * The tar stream is not read.
  */
 import { ANY } from '../body/shape.js'

@@ -1,6 +1,6 @@
 /**
  * Field checks shared by ContainerCreate, ContainerUpdate and the service task template: one
- * function per escalation path of engine-notes.md "Escalation paths a no-privileged policy must
+ * function per escalation path of docs/engine-notes.md "Escalation paths a no-privileged policy must
  * close", each reading one field (in any case the client spelled it, through Fields) and recording
  * what the policy does not allow.
  */
@@ -53,7 +53,7 @@ export function checkSecurityOpts(c: Check, fields: Fields): void {
 /**
  * `MaskedPaths` / `ReadonlyPaths`: any client-supplied list (even a longer one) replaces the
  * daemon's defaults; an empty list unmasks /proc/kcore, /sys/firmware, … without Privileged
- * (competitors.md D2). Allowed only with `systempaths=unconfined` in guards.container.security_opt.
+ * (moby daemon/oci_linux.go WithMaskedPaths). Allowed only with `systempaths=unconfined` in guards.container.security_opt.
  */
 export function checkSystemPaths(c: Check, fields: Fields): void {
   if (c.rules.container.securityOpt.includes('systempaths=unconfined')) return

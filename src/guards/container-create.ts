@@ -1,7 +1,6 @@
 /**
  * ContainerCreate (`POST /containers/create`): giving a client this endpoint is giving it root on
- * the host unless the body is guarded (engine-notes.md "Escalation paths a no-privileged policy
- * must close"; competitors.md D1–D5, C8).
+ * the host unless the body is guarded (docs/engine-notes.md, "Escalation paths").
  *
  * Legacy top level: on Linux, dockerd decodes the create body into runconfig's
  * ContainerConfigWrapper, which embeds `*container.HostConfig` next to the `HostConfig` field, and

@@ -1,6 +1,6 @@
 /**
  * ContainerStart (`POST /containers/{id}/start`): below API 1.24 the engine applies a HostConfig
- * sent in the start body (engine-notes.md "Old API versions": a container created clean and started
+ * sent in the start body (docs/engine-notes.md, "Old API versions": a container created clean and started
  * through `/v1.23/` with `{"Binds":["/etc:/hostetc"]}` had the host's /etc mounted). The pipeline
  * refuses versions below `api_version_floor`; this guard refuses any body with content as well, at
  * every version, so that lowering the floor never reopens the hole. `{}` and `null` carry nothing

@@ -1,6 +1,6 @@
 /**
  * ContainerUpdate (`POST /containers/{id}/update`): the body is container.UpdateConfig, the
- * Resources fields plus RestartPolicy (competitors.md D8). The resource fields that reach the host
+ * Resources fields plus RestartPolicy (moby container_routes.go postContainerUpdate). The resource fields that reach the host
  * (devices, device cgroup rules and requests, cgroup parent, ulimits, unlimited pids, OOM-kill
  * disable) get the same checks as on create, whether or not this engine version applies them;
  * RestartPolicy and limits are fine. dockgate's own container is kept out by target.ts.

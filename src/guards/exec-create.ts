@@ -1,6 +1,6 @@
 /**
  * ContainerExec (`POST /containers/{id}/exec`): a privileged exec gets every capability and no
- * seccomp/AppArmor, in any container (competitors.md D6). With `guards.exec.users` set, the exec
+ * seccomp/AppArmor, in any container (moby daemon/exec_linux.go). With `guards.exec.users` set, the exec
  * user must match it in canonical form (`0`, `00`, `root` are all root: C7); an empty User runs
  * as the container's default user, which dockgate cannot see, so it is refused then too.
  * dockgate's own container is kept out by target.ts (the `{id}` is resolved first).

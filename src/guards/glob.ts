@@ -3,8 +3,7 @@
  *
  * micromatch semantics: `*` and `?` never cross `/`, `**` does; `{a,b}` braces and `[...]`
  * classes work; negation (`!x`) and extglobs (`+(x)`) are off, so a leading `!` is a literal
- * (and reported as a problem, because it is almost certainly a mistake). STYLE.md: "Compile globs
- * once, at load time, with micromatch.matcher and explicit, tested options".
+ * (and reported as a problem, because it is almost certainly a mistake).
  */
 import micromatch from 'micromatch'
 

@@ -1,7 +1,7 @@
 /**
  * ImageBuild (`POST /build`): `remote=` makes the engine fetch a URL or git repository (SSRF),
  * `networkmode=host` runs every RUN step in the host's network namespace, and
- * `networkmode=container:<id>` in another container's (competitors.md D12, B5). The body is the
+ * `networkmode=container:<id>` in another container's (moby daemon/server/router/build/build_routes.go newImageBuildOptions). The body is the
  * build context, streamed through unread.
  *
  * Two more query parameters, undocumented in the spec but read by the engine (moby
@@ -16,8 +16,13 @@
  * to the same refusals as the legacy one. What BuildKit adds (`remote=client-session`, `outputs=`,
  * entitlements, `/grpc`) is in buildkit.ts. `extrahosts` is let through for both, as
  * `HostConfig.ExtraHosts` is on a create: it only writes /etc/hosts entries of the build steps.
+ *
+ * The body is the build context: its Dockerfile is read as it streams (build-context.ts) unless
+ * guards.build.fetch_urls lets builds fetch URLs; builds whose Dockerfile is not in a body dockgate
+ * can read need that loosening too (build-context.ts checkBuildFetches).
  */
 import { checkBuildOutputs, checkBuildRemote } from './buildkit.js'
+import { buildContextStream, checkBuildFetches } from './build-context.js'
 import { BodyError, decodeBody } from '../body/gojson.js'
 import { isArray, isObject } from '../body/json-value.js'
 import { ANY, arrayOf, struct } from '../body/shape.js'
@@ -58,6 +63,7 @@ export function checkImageBuild(ctx: GuardContext): Violation[] {
   const findings = new Findings()
   const b = ctx.rules.build
   checkBuildRemote(findings, ctx)
+  checkBuildFetches(findings, ctx)
   for (const mode of ctx.query.getAll('networkmode')) {
     const lower = mode.toLowerCase()
     if (lower === 'host' && !b.networkHost) {
@@ -82,4 +88,5 @@ export const imageBuildGuard: OperationGuard = {
   shape: ANY,
   body: 'none',
   check: (_body, ctx) => checkImageBuild(ctx),
+  stream: buildContextStream,
 }

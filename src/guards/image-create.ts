@@ -1,6 +1,6 @@
 /**
  * ImageCreate (`POST /images/create`): `fromSrc=<URL>` makes the engine fetch a URL (SSRF into
- * whatever the daemon's host can reach; competitors.md D13), refused unless guards.images.from_src;
+ * whatever the daemon's host can reach; moby daemon/server/router/image/image_routes.go postImagesCreate), refused unless guards.images.from_src;
  * `fromSrc=-` (the tarball is the body: any content under any name) unless guards.images.import. With guards.images.pull set, `fromImage` (with
  * `tag`) and the import target `repo` (with `tag`) must match it: an import could otherwise
  * overwrite a trusted tag. Every value of a repeated parameter is checked. The body is not read.

@@ -1,7 +1,7 @@
 /**
  * Everything that can put a host path into a container: `Binds` strings, `Mounts` (bind, volume
  * with driver options, image, tmpfs flags), local-driver volume options, `HostConfig.Tmpfs`,
- * `VolumeDriver`. engine-notes.md "Host filesystem"; competitors.md D3.
+ * `VolumeDriver` (docs/engine-notes.md, "Escalation paths").
  */
 import type { JsonValue } from '../body/json-value.js'
 import { mapKey, checkImage, type Check } from './checks.js'

@@ -1,6 +1,6 @@
 /**
  * NetworkCreate (`POST /networks/create`): macvlan and ipvlan networks put containers directly on
- * a host interface's LAN (competitors.md D14); the driver must be in guards.networks.drivers
+ * a host interface's LAN (moby libnetwork drivers/macvlan, drivers/ipvlan); the driver must be in guards.networks.drivers
  * (default bridge, overlay), a `parent` interface option in guards.networks.parent, and
  * `ConfigFrom` (options and IPAM taken from a config-only network) needs
  * guards.networks.config_from.

@@ -4,7 +4,7 @@
  * The engine cleans bind sources (Go `filepath.Clean`); for a path without `..` segments that is
  * exactly "drop empty and `.` segments". Paths with `..` are refused outright rather than
  * resolved: the path may contain symlinks, and the proxy cannot see the host's filesystem
- * (competitors.md D4), so `..` is never worth the risk.
+ * (the engine follows symlinks in a bind source), so `..` is never worth the risk.
  */
 
 /** A normalised absolute host path, or the reason the path cannot be checked. */

@@ -1,6 +1,6 @@
 /**
  * Plugins run as root on the host with whatever mounts, devices and capabilities they ask for
- * (competitors.md D10): PluginPull, PluginUpgrade, PluginCreate, PluginSet and PluginEnable are
+ * (moby plugin/manager_linux.go): PluginPull, PluginUpgrade, PluginCreate, PluginSet and PluginEnable are
  * refused unless guards.plugins.allow is true or lists the plugin (reference globs, matched like
  * images: `vieux/sshfs:latest`, `docker.io/vieux/sshfs:latest`). Every name the request carries
  * (the remote reference and the local name or alias) must be allowed. Bodies are not read.

@@ -273,6 +273,7 @@ export function compileGuardRules(raw: unknown, base: GuardRules): { rules: Guar
       outputs: build.strings('outputs') ?? base.build.outputs,
       push: build.bool('push', base.build.push),
       grpc: build.bool('grpc', base.build.grpc),
+      fetchUrls: build.bool('fetch_urls', base.build.fetchUrls),
     },
     swarm: { allow: top.sub('swarm').bool('allow', base.swarm.allow) },
     networks: {

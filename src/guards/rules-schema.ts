@@ -53,7 +53,7 @@ export const guardRulesSchema: Record<string, unknown> = section({
   volumes: section({ drivers: strings, local_types: strings, bind_options: bool }),
   plugins: section({ allow: { anyOf: [bool, strings] } }),
   images: section({ from_src: bool, import: bool, pull: strings }),
-  build: section({ remote: bool, network_host: bool, outputs: strings, push: bool, grpc: bool }),
+  build: section({ remote: bool, network_host: bool, outputs: strings, push: bool, grpc: bool, fetch_urls: bool }),
   swarm: section({ allow: bool }),
   networks: section({ drivers: strings, parent: strings, config_from: bool }),
   archive: section({ write: bool }),

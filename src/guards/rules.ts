@@ -169,7 +169,7 @@ export interface ImageRules {
   readonly pull: GlobList | null
 }
 
-/** `guards.build`: ImageBuild query. */
+/** `guards.build`: ImageBuild query and build context. */
 export interface BuildRules {
   /** `remote` (default false): allow `remote=` (the engine fetches a URL or git repository). */
   readonly remote: boolean
@@ -191,6 +191,14 @@ export interface BuildRules {
    * included, passes unchecked. dockgate warns at start when a policy allows it.
    */
   readonly grpc: boolean
+  /**
+   * `fetch_urls` (default false): let the Dockerfile make the engine fetch URLs (`ADD http://…`,
+   * also through variables and `ONBUILD ADD`). While false, dockgate reads the Dockerfile in the
+   * build context as it streams (legacy builder) and refuses such builds; BuildKit builds with
+   * the context in the body (`version=2` without a session) and remote contexts, whose Dockerfile
+   * it cannot read, need it too. (A BuildKit build over an allowed `Session` is not read either.)
+   */
+  readonly fetchUrls: boolean
 }
 
 /** `guards.swarm`: SwarmInit, SwarmJoin. */
@@ -267,7 +275,7 @@ export const DEFAULT_GUARD_RULES: GuardRules = deepFreeze({
   volumes: { drivers: globList(['local']), localTypes: ['tmpfs'], bindOptions: false },
   plugins: { allow: NO_GLOBS },
   images: { fromSrc: false, import: false, pull: null },
-  build: { remote: false, networkHost: false, outputs: ['moby', 'local', 'tar', 'cacheonly'], push: false, grpc: false },
+  build: { remote: false, networkHost: false, outputs: ['moby', 'local', 'tar', 'cacheonly'], push: false, grpc: false, fetchUrls: false },
   swarm: { allow: false },
   networks: { drivers: globList(['bridge', 'overlay']), parent: NO_GLOBS, configFrom: false },
   archive: { write: false },

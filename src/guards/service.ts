@@ -1,6 +1,6 @@
 /**
  * ServiceCreate / ServiceUpdate: a swarm service's task template schedules containers outside
- * every ContainerCreate check (competitors.md D11), so the template gets the same checks with the
+ * every ContainerCreate check (moby daemon/cluster/executor/container), so the template gets the same checks with the
  * same rules (guards.container.*): mounts, added capabilities, sysctls, groups, ulimits,
  * OOM score, image; `Privileges` are mapped onto SecurityOpt spellings
  * (`SELinuxContext.Disable` → `label=disable`, `Seccomp.Mode: unconfined` → `seccomp=unconfined`,

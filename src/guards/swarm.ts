@@ -1,7 +1,7 @@
 /**
  * SwarmInit and SwarmJoin: joining a cluster the client controls lets that cluster's managers
  * schedule tasks (with bind mounts and capabilities) on this host, outside every container-create
- * check; initialising makes the client the manager (competitors.md D11). Refused unless
+ * check; initialising makes the client the manager (moby daemon/cluster). Refused unless
  * guards.swarm.allow. Bodies are not read.
  */
 import { ANY } from '../body/shape.js'

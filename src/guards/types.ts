@@ -3,6 +3,7 @@
  * A guard is a pure function of the canonical body (and query, params, rules): it never touches a
  * socket, so each can be tested in milliseconds.
  */
+import type { Transform } from 'node:stream'
 import type { JsonValue } from '../body/json-value.js'
 import type { Shape } from '../body/shape.js'
 import type { GuardRules } from './rules.js'
@@ -37,6 +38,19 @@ export interface GuardContext {
   readonly self: SelfIdentity
 }
 
+/** What a guard that reads a streamed body needs from the pipeline (the errors are worded there). */
+export interface BodyStreamOptions {
+  /** Most bytes of the body the guard may keep for inspection (limits.body_bytes). */
+  readonly maxBytes: number
+  /**
+   * The refusal for violations found in the stream: 403 DG_DENY_BODY, worded like a JSON body's;
+   * undefined when the policy only records them (audit-only mode) and the body goes on.
+   */
+  readonly deny: (violations: readonly Violation[]) => Error | undefined
+  /** The refusal for a body that cannot be read exactly as the engine reads it (400), or whose inspected part is over maxBytes (413). */
+  readonly unreadable: (message: string, tooLarge: boolean) => Error
+}
+
 /**
  * An existing object a body names, which the engine will look up by that name: dockgate resolves
  * it itself (target.ts), checks what it really is, and forwards the body naming it by full id.
@@ -69,4 +83,10 @@ export interface OperationGuard {
   check(body: JsonValue | undefined, ctx: GuardContext): Violation[]
   /** The existing objects the (decoded) body names, for target.ts to resolve. */
   references?(body: JsonValue | undefined): BodyReference[]
+  /**
+   * For a body that streams (`body: 'none'`) but must still be read as it passes (ImageBuild's
+   * context): a Transform whose output is forwarded in place of the body, and which errors to
+   * refuse the request. Undefined when this request's body needs no inspection.
+   */
+  readonly stream?: (ctx: GuardContext, opts: BodyStreamOptions) => Transform | undefined
 }

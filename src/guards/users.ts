@@ -1,6 +1,6 @@
 /**
  * Exec users (`ExecConfig.User`, `user[:group]`) in one spelling, so that an allowlist cannot be
- * sidestepped by another spelling of root (competitors.md C7): runc reads numeric ids with
+ * sidestepped by another spelling of root (runc reads `00` as uid 0): runc reads numeric ids with
  * `strconv.Atoi`, so `0`, `00` and `0000` are uid 0, and `root` is uid 0 in every image that
  * matters. Canonical form: numeric parts without leading zeros, `root` → `0`.
  */

@@ -1,7 +1,7 @@
 /**
  * VolumeCreate (`POST /volumes/create`): a `local` volume with `type=none,o=bind,device=/` is a
- * bind mount of the host's root that any container can then mount by name (engine-notes.md "Host
- * filesystem"; competitors.md D3). Drivers must be in guards.volumes.drivers (default local);
+ * bind mount of the host's root that any container can then mount by name (docs/engine-notes.md,
+ * "Escalation paths"). Drivers must be in guards.volumes.drivers (default local);
  * local-driver options are checked by checkLocalDriverOptions. Options of another allowed driver
  * are that driver's business.
  */

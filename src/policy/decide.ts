@@ -25,7 +25,7 @@ export type DecisionRequest = Pick<ApiRequest, 'method' | 'path' | 'operation'>
 
 /**
  * Operations no policy can refuse: every client negotiates the API version with `/_ping`
- * (HEAD first, then GET) and breaks in confusing ways without it (../shared/client-endpoints.md §1.1).
+ * (HEAD first, then GET: moby client/ping.go) and breaks in confusing ways without it.
  */
 export const ALWAYS_ALLOWED: ReadonlySet<string> = new Set(['SystemPing', 'SystemPingHead'])
 

@@ -1,4 +1,4 @@
-/** Deep freezing for values validated once at start-up (STYLE.md: the loaded config and the compiled policy are deep-frozen). */
+/** Deep freezing for values validated once at start-up (the loaded config and the compiled policy are deep-frozen). */
 
 /**
  * Freezes `value` and every object and array reachable from it. Functions (compiled glob

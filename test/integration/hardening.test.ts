@@ -3,6 +3,7 @@
 // a benign sibling still passes. A recording relay between dockgate and the engine
 // (test/support/engine-tap.ts) shows what the engine received.
 import http from 'node:http'
+import net from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -319,3 +320,38 @@ describe('HTTP framing the engine would read differently', () => {
     expect(events.some((e) => e.Action === 'create' && e.Actor.Attributes.name === `${PREFIX}event-source`)).toBe(true)
   })
 })
+
+describe('smaller: lookups have a deadline, a client leaving mid-body is on record', () => {
+  test('an engine that never answers a lookup: 504 DG_UPSTREAM_TIMEOUT within the deadline, nothing forwarded', async () => {
+    // A stand-in for a hung engine: it accepts connections and reads requests, and never answers.
+    const hung = join(dir, 'hung.sock')
+    const seen: string[] = []
+    const server = net.createServer((c) => c.on('data', (d: Buffer) => seen.push(d.toString('latin1').split('\r\n')[0]!)))
+    await new Promise<void>((r) => server.listen(hung, r))
+    const proxy = await startProxy({ policy: 'container-operator', engineSocket: hung, lookupTimeoutMs: 300 })
+    try {
+      const res = await send(proxy.socket, { method: 'POST', target: '/containers/web/exec', body: '{"Cmd":["sh"]}' })
+      expect(res.status).toBe(504)
+      expect(json(res).message).toMatch(/did not answer dockgate's lookup of container web within 300 ms; nothing was forwarded \[DG_UPSTREAM_TIMEOUT\]$/)
+      expect(seen).toEqual(['GET /containers/web/json HTTP/1.1'])
+    } finally {
+      await proxy.close()
+      await new Promise((r) => server.close(r))
+    }
+  })
+
+  test('a client that leaves while its create body is arriving leaves an "aborted" record; nothing reaches the engine', async () => {
+    const c = await new Promise<net.Socket>((resolve) => {
+      const s = net.connect(operator.socket, () => resolve(s))
+    })
+    c.write(`POST /containers/create?name=${PREFIX}aborted HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"Image":`)
+    await new Promise((r) => setTimeout(r, 200))
+    c.destroy()
+    const until = Date.now() + 10_000
+    while (!operator.audits().some((a) => a.decision === 'aborted') && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+    const rec = operator.audits().find((a) => a.decision === 'aborted')
+    expect(rec).toMatchObject({ operation: 'ContainerCreate', method: 'POST', path: '/containers/create' })
+    expect(tap.requests()).toEqual([])
+  })
+})
+

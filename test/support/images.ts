@@ -66,7 +66,7 @@ export async function inspectImage(socket: string, name: string): Promise<ImageI
 }
 
 /** `docker import - repo:tag` with `changes`, over the API. Throws on any error in the progress stream. */
-async function importImage(socket: string, name: string, tar: Readable, changes: readonly string[]): Promise<void> {
+export async function importImage(socket: string, name: string, tar: Readable, changes: readonly string[]): Promise<void> {
   const [repo, tag] = name.split(':') as [string, string]
   const query = new URLSearchParams({ fromSrc: '-', repo, tag })
   for (const change of [
@@ -87,7 +87,7 @@ async function importImage(socket: string, name: string, tar: Readable, changes:
 }
 
 /** Reads busybox and refuses a dynamically linked one: the images hold no libc. */
-async function readStaticBusybox(path: string): Promise<Buffer> {
+export async function readStaticBusybox(path: string): Promise<Buffer> {
   let bin: Buffer
   try {
     bin = await readFile(path)
@@ -182,7 +182,7 @@ function* randomChunks(total: number, chunkSize = 1024 * 1024): Generator<Buffer
 }
 
 /** The image's root filesystem as a tar stream; `extra` is one more file at the root. */
-function rootfs(busybox: Buffer, extra?: { name: string; mode: number; size: number; content: Iterable<Buffer> }): Readable {
+export function rootfs(busybox: Buffer, extra?: { name: string; mode: number; size: number; content: Iterable<Buffer> }): Readable {
   const text = (s: string): Buffer => Buffer.from(s)
   const entries: TarEntry[] = [
     { name: 'bin/', type: 'dir', mode: 0o755 },

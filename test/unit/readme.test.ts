@@ -17,13 +17,13 @@ describe('README examples are valid', () => {
     const policy = compilePolicyText(text, { file: 'README.md', cwd: new URL('../..', import.meta.url).pathname })
     expect(policy.warnings).toEqual([])
   })
-  test('the config file example loads (with its policy file path replaced by a preset)', () => {
+  test('the config file example loads (with its users replaced by root)', () => {
     const block = yamlBlocks.find((b) => /^listeners:/m.test(b))!
     const dir = mkdtempSync(join(tmpdir(), 'dockgate-readme-'))
     const file = join(dir, 'dockgate.yaml')
-    writeFileSync(file, block.replace('./policies-local/monitoring.yaml', 'read-only').replace(/owner: alice/, 'owner: 0').replace(/group: monitoring/, 'group: 0'))
+    writeFileSync(file, block.replace(/owner: alice/, 'owner: 0').replace(/group: monitoring/, 'group: 0'))
     const config = loadConfig(['--config', file], {})
-    expect('listeners' in config && config.listeners.map((l) => l.policy.name)).toEqual(['container-operator', 'read-only'])
+    expect('listeners' in config && config.listeners.map((l) => l.policy.name)).toEqual(['container-operator', 'events-only'])
   })
   test('the clients example loads (its TLS files replaced by test certificates)', () => {
     const block = yamlBlocks.find((b) => /clients:/.test(b))!

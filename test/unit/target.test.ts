@@ -177,6 +177,13 @@ describe('checkTargets against an engine', () => {
     await expect(checkTargets({ ...ctx, policy: loose }, normalize('POST', '/containers/create'), guard, inherit)).rejects.toMatchObject({ code: 'DG_DENY_BODY', message: expect.stringMatching(/VolumesFrom\[0\] \(container binder: Mounts\[0\]/) })
   })
 
+  test('a service mounting an existing bind-backed volume by name is refused; a fresh name passes', async () => {
+    const guard = guardFor('ServiceCreate')!
+    const spec = (vol: string) => decodeBody(Buffer.from(`{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"busybox:test","Mounts":[{"Type":"volume","Source":"${vol}","Target":"/x"}]}}}`), guard.shape)
+    await expect(checkTargets(ctx, normalize('POST', '/services/create'), guard, spec('rootvol'))).rejects.toMatchObject({ code: 'DG_DENY_BODY', message: expect.stringMatching(/TaskTemplate\.ContainerSpec\.Mounts\[0\] \(volume rootvol: /) })
+    await expect(checkTargets(ctx, normalize('POST', '/services/create'), guard, spec('fresh'))).resolves.toMatchObject({ api: { path: '/services/create' } })
+  })
+
   test('in audit-only mode a target refusal is recorded and the request goes on, by full id', async () => {
     const kept: Array<{ code: string }> = []
     const out = await checkTargets({ ...ctx, refuse: (e) => void kept.push(e as { code: string }) }, normalize('POST', '/containers/admin-priv/exec'), undefined, undefined)

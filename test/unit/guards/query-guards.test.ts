@@ -57,6 +57,11 @@ describe('ImageBuild guard', () => {
     { name: 'networkmode=container:<id>', query: 'networkmode=container:abc', guards: { build: { network_host: true } }, expect: ['build.network_mode query.networkmode'] },
     { name: 'remote git context', query: 'remote=https://github.com/x/y.git', expect: ['build.remote query.remote'] },
     { name: 'remote and host network together', query: 'remote=http://10.0.0.1/Dockerfile&networkmode=host', expect: ['build.remote query.remote', 'build.network_mode query.networkmode'] },
+    { name: 'remote allowed, URL fetches not', query: 'remote=https://github.com/x/y.git', guards: { build: { remote: true } }, expect: ['build.fetch_urls query.remote'] },
+    // BuildKit takes the body as its context too, and its Dockerfile is not read (seen fetching on dockerd 20.10 with no session).
+    { name: 'version=2 (BuildKit)', query: 'version=2', expect: ['build.fetch_urls query.version'] },
+    { name: 'version=2 after version=1', query: 'version=1&version=2', expect: ['build.fetch_urls query.version'] },
+    { name: 'an unknown builder version', query: 'version=3', expect: ['build.fetch_urls query.version'] },
     // Undocumented, but read by the engine and applied to every RUN container (seen on dockerd 20.10).
     { name: 'cgroupparent (RUN steps run in that host cgroup)', query: 'cgroupparent=/evil', expect: ['container.cgroup_parent query.cgroupparent'] },
     { name: 'cgroupparent repeated after an allowed one', query: 'cgroupparent=ci-1&cgroupparent=/', guards: { container: { cgroup_parents: ['ci-*'] } }, expect: ['container.cgroup_parent query.cgroupparent'] },
@@ -74,7 +79,9 @@ describe('ImageBuild guard', () => {
     { name: 'a plain build', query: 't=app:1&dockerfile=Dockerfile&buildargs=%7B%22A%22%3A%221%22%7D&platform=linux/amd64' },
     { name: 'networkmode=none / default', query: 'networkmode=none' },
     { name: 'networkmode=host when allowed', query: 'networkmode=host', guards: { build: { network_host: true } } },
-    { name: 'remote when allowed', query: 'remote=https://github.com/x/y.git', guards: { build: { remote: true } } },
+    { name: 'remote when allowed, with URL fetches', query: 'remote=https://github.com/x/y.git', guards: { build: { remote: true, fetch_urls: true } } },
+    { name: 'version=1 (the legacy builder, as docker build sends it)', query: 'version=1' },
+    { name: 'version=2 with URL fetches allowed', query: 'version=2', guards: { build: { fetch_urls: true } } },
     { name: 'an empty cgroupparent and empty ulimits (the CLI sends them)', query: 'cgroupparent=&ulimits=' },
     { name: 'ulimits null or an empty list', query: 'ulimits=null&ulimits=%5B%5D' },
     { name: 'cgroupparent when allowed', query: 'cgroupparent=ci-7', guards: { container: { cgroup_parents: ['ci-*'] } } },

@@ -21,7 +21,7 @@ describe('DEFAULT_GUARD_RULES', () => {
     expect(DEFAULT_GUARD_RULES.volumes.bindOptions).toBe(false)
     expect(DEFAULT_GUARD_RULES.plugins.allow.matches('vieux/sshfs:latest')).toBe(false)
     expect(DEFAULT_GUARD_RULES.images).toEqual({ fromSrc: false, import: false, pull: null })
-    expect(DEFAULT_GUARD_RULES.build).toEqual({ remote: false, networkHost: false, outputs: ['moby', 'local', 'tar', 'cacheonly'], push: false, grpc: false })
+    expect(DEFAULT_GUARD_RULES.build).toEqual({ remote: false, networkHost: false, outputs: ['moby', 'local', 'tar', 'cacheonly'], push: false, grpc: false, fetchUrls: false })
     expect(DEFAULT_GUARD_RULES.swarm.allow).toBe(false)
     expect(DEFAULT_GUARD_RULES.networks.drivers.patterns).toEqual(['bridge', 'overlay'])
     expect(DEFAULT_GUARD_RULES.archive.write).toBe(false)
@@ -84,7 +84,7 @@ describe('compileGuardRules', () => {
     expect(problems).toEqual([])
     expect(rules.container.capabilities).toEqual(['CAP_NET_BIND_SERVICE'])
     expect(rules.container.sysctls.matches('net.ipv4.ip_forward')).toBe(true)
-    expect(rules.build).toEqual({ remote: true, networkHost: true, outputs: ['moby', 'local', 'tar', 'cacheonly'], push: false, grpc: false })
+    expect(rules.build).toEqual({ remote: true, networkHost: true, outputs: ['moby', 'local', 'tar', 'cacheonly'], push: false, grpc: false, fetchUrls: false })
     const closedAgain = compileGuardRules({ container: { capabilities: [] }, plugins: { allow: false } }, base).rules
     expect(closedAgain.container.capabilities).toEqual([])
     expect(closedAgain.plugins.allow.matches('x')).toBe(false)
@@ -151,7 +151,7 @@ describe('guardRulesSchema', () => {
       volumes: { drivers: ['local'], bind_options: false, local_types: ['tmpfs'] },
       plugins: { allow: ['vieux/sshfs:*'] },
       images: { from_src: false, pull: ['busybox:*'] },
-      build: { remote: false, network_host: false },
+      build: { remote: false, network_host: false, fetch_urls: false },
       swarm: { allow: false },
       networks: { drivers: ['bridge'], parent: [], config_from: false },
       archive: { write: false },
