@@ -20,7 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const GOOD = 'upstream: unix:///run/engine.sock\nlisteners:\n  - listen: unix:///run/a.sock\n    policy: read-only\n'
 
-function setup(applied: (c: ServerConfig) => Promise<ReloadSummary>): {
+function setup(applied: (c: ServerConfig) => Promise<ReloadSummary>, prepare?: (c: Config) => void): {
   file: string; lines: Array<Record<string, unknown>>; calls: ServerConfig[]; sample: (s: string) => Promise<number | undefined>; reloader: ReturnType<typeof createReloader>
 } {
   const file = join(dir, `c-${Math.random().toString(36).slice(2)}.yaml`)
@@ -31,7 +31,7 @@ function setup(applied: (c: ServerConfig) => Promise<ReloadSummary>): {
   const metrics = createMetrics(registry, { processMetrics: false })
   const calls: ServerConfig[] = []
   const running: RunningDockgate = { metrics, close: () => Promise.resolve(), reload: (c) => { calls.push(c); return applied(c) } }
-  const reloader = createReloader({ argv: ['--config', file], env: {}, logger: pino({ level: 'info' }, sink), running })
+  const reloader = createReloader({ argv: ['--config', file], env: {}, logger: pino({ level: 'info' }, sink), running, ...(prepare ? { prepare } : {}) })
   const sample = async (series: string): Promise<number | undefined> => {
     const line = (await registry.metrics()).split('\n').find((l) => l.startsWith(`${series} `))
     return line === undefined ? undefined : Number(line.slice(series.length + 1))
@@ -71,6 +71,15 @@ describe('one SIGHUP', () => {
     await s.reloader.request()
     expect(s.lines.at(-1)).toMatchObject({ reload: { result: 'failure', problems: ['cannot listen on /run/b.sock: EACCES'] }, msg: 'configuration reload failed: a new address could not be bound; the configuration in use stays' })
     expect(await s.sample('dockgate_config_reloads_total{result="failure"}')).toBe(1)
+  })
+
+  test('a socket directory that cannot be used: nothing is applied', async () => {
+    const s = setup(() => Promise.resolve(ok), () => {
+      throw new Error('directory /tmp/x does not exist: create it with install -d -m 0755 /tmp/x')
+    })
+    await s.reloader.request()
+    expect(s.calls).toEqual([])
+    expect(s.lines.at(-1)).toMatchObject({ reload: { result: 'failure', problems: ['directory /tmp/x does not exist: create it with install -d -m 0755 /tmp/x'] } })
   })
 
   test('what could not be applied after the binds is a failure too, listed', async () => {
