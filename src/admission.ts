@@ -6,19 +6,22 @@
  *   head         HTTP/1.1 needs a Host; Transfer-Encoding is exactly chunked
  *   normalize    method + target → canonical ApiRequest (normalize.ts)
  *   policy       the policy's rules (policy/decide.ts)                          refusal: DG_DENY_OPERATION
+ *   tenant-bounds a client with a tenant: engine-wide operations (tenant/request.ts)  DG_DENY_TENANT
  *   api-version  the API version floor                                          refusal: DG_DENY_API_VERSION
  *   upgrade      an upgrade request must be for an operation that hijacks, framed by Content-Length
  *   content-type a body comes with a type the operation accepts (content-type.ts)
  *   body         a JSON body a guard reads is read, bounded (body.ts)
  *   guard        the body guard on the Go-decoded body (guards/)                 refusal: DG_DENY_BODY
- *   target       what the path, query and body name, resolved in the engine (target.ts)
- *                                                                    refusal: DG_DENY_SELF/TARGET/BODY
+ *   tenant       a client with a tenant: its label on lists and on what it creates
+ *                (tenant/request.ts)                                             refusal: DG_DENY_TENANT
+ *   target       what the path, query and body name, resolved in the engine (target.ts), among
+ *                the tenant's objects for a client with one      refusal: DG_DENY_SELF/TARGET/BODY
  *   stream       a body a guard reads as it streams (ImageBuild's build context) gets the filter it
  *                is forwarded through; the filter refuses later, mid-stream      refusal: DG_DENY_BODY
  *
  * Policy refusals (the ones marked) are the policy's choice; in audit-only mode they are kept as
- * "would deny" and the request goes on. Refusals of what dockgate cannot read exactly, and
- * DG_DENY_SELF (no policy can allow it), stop the request in every mode.
+ * "would deny" and the request goes on. Refusals of what dockgate cannot read exactly,
+ * DG_DENY_SELF (no policy can allow it) and a tenant's bounds stop the request in every mode.
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Transform } from 'node:stream'
@@ -34,6 +37,8 @@ import type { EngineClient } from './engine-client.js'
 import { DockgateError, type ErrorCode } from './errors.js'
 import { normalize } from './normalize.js'
 import { checkTargets, checkTargetsStatic, encodeRewritten } from './target.js'
+import { checkTenantBounds, scopeRequest } from './tenant/request.js'
+import { TenantView } from './tenant/view.js'
 import type { ApiRequest } from './types.js'
 
 /** The parts of an HTTP request admission looks at. */
@@ -56,6 +61,8 @@ export interface AdmissionContext {
   readonly mode: 'enforce' | 'audit'
   /** Largest body a guard reads (bytes): an upgrade request's body may not be larger. */
   readonly bodyLimit: number
+  /** The connection's tenant (connection.ts), when it has one. */
+  readonly tenant?: string | undefined
 }
 
 /** Reads the request body (how differs for plain and upgraded requests); its bytes, or a promise of them. */
@@ -254,11 +261,30 @@ function describe(v: Violation): string {
   return `${v.field}=${v.value} is not allowed (guard ${v.guard}${v.detail ? `: ${v.detail}` : ''})`
 }
 
+/** A client with a tenant: what it may not do at all, refused before its body is read. */
+function tenantBounds(s: State): void {
+  if (s.ctx.tenant !== undefined) checkTenantBounds(apiOf(s).operation, s.ctx.policy.unguarded)
+}
+
+/** A client with a tenant: its label on list filters and on what is created. */
+function tenant(s: State): void {
+  const name = s.ctx.tenant
+  if (name === undefined) return
+  const scoped = scopeRequest(name, apiOf(s), s.value, s.ctx.policy.unguarded)
+  s.api = scoped.api
+  if (scoped.relabelled && scoped.body !== undefined) {
+    s.value = scoped.body
+    s.body = Buffer.from(encodeBody(scoped.body), 'utf8')
+  }
+}
+
 function target(s: State): Promise<void> | void {
   const api = apiOf(s)
   const refs = s.guard?.references !== undefined && s.value !== undefined
-  if (s.ctx.policy.unguarded || (api.operation.target === undefined && !refs)) return
-  const t = { policy: s.ctx.policy, self: s.ctx.self, engine: s.ctx.engine, refuse: (err: DockgateError) => refuse(s, err) }
+  const name = s.ctx.tenant
+  if (s.ctx.policy.unguarded || (api.operation.target === undefined && !refs && name === undefined)) return
+  const view = name === undefined || s.ctx.engine === undefined ? undefined : new TenantView(name, s.ctx.engine)
+  const t = { policy: s.ctx.policy, self: s.ctx.self, engine: s.ctx.engine, refuse: (err: DockgateError) => refuse(s, err), view }
   // Without an engine (`dockgate check`) only the static checks can run, and they need no wait.
   if (t.engine === undefined) return checkTargetsStatic(t, api, s.guard, s.value)
   return checkTargets(t, api, s.guard, s.value).then((out) => {
@@ -270,7 +296,7 @@ function target(s: State): Promise<void> | void {
 type Step = (s: State) => Promise<void> | void
 
 /** The steps, in order. */
-const STEPS: readonly Step[] = [head, normalizeStep, policyStep, apiVersion, upgrade, contentType, body, guardStep, target, streamStep]
+const STEPS: readonly Step[] = [head, normalizeStep, policyStep, tenantBounds, apiVersion, upgrade, contentType, body, guardStep, tenant, target, streamStep]
 
 /**
  * Runs every step on one request. Returns what to forward, or throws the DockgateError that

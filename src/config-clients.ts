@@ -87,6 +87,11 @@ export interface ClientCheck {
   readonly warnings: Problem[]
 }
 
+/** A tenant under a policy with body guards off: nothing of its requests would be read, so nothing kept to its tenant. */
+export function unguardedTenant(policy: string): string {
+  return `a tenant needs a policy with body guards on: policy "${policy}" has them off, so dockgate would read nothing it could label or keep to the tenant`
+}
+
 /** Checks a tenant name; the error is a phrase. */
 export function tenantProblem(name: string): string | undefined {
   return TENANT_NAME.test(name) ? undefined : `${JSON.stringify(name)} is not a tenant name: lower-case letters, digits, ".", "_" and "-", starting with a letter or digit, at most 63 characters`
@@ -108,6 +113,7 @@ export function checkClients(raw: unknown, c: ClientCheck): ClientEntry[] {
     const tenant = typeof e['tenant'] === 'string' ? e['tenant'] : undefined
     const tenantError = tenant === undefined ? undefined : tenantProblem(tenant)
     if (tenantError !== undefined) problem(['tenant'], tenantError)
+    else if (tenant !== undefined && policy?.unguarded === true) problem(['tenant'], unguardedTenant(policy.name))
     const name = typeof e['name'] === 'string' ? e['name'] : undefined
     if (name !== undefined && !ENTRY_NAME.test(name)) problem(['name'], `${JSON.stringify(name)} is not an entry name: letters, digits, ".", "_" and "-", at most 63 characters`)
     else if (name !== undefined && names.has(name)) problem(['name'], `${JSON.stringify(name)} names an earlier entry too`)

@@ -19,7 +19,7 @@ import {
   type JsonPath, type Problem, type YamlFile,
 } from './problems.js'
 import { formatAddress, type Address } from './upstream.js'
-import { checkClients, listenerIdentitySchema, tenantProblem, type ClientEntry } from './config-clients.js'
+import { checkClients, listenerIdentitySchema, tenantProblem, unguardedTenant, type ClientEntry } from './config-clients.js'
 import { loadTls, type TlsFileRef, type TlsMaterial } from './tls-files.js'
 
 export type { Address }
@@ -546,6 +546,7 @@ function checkListeners(run: Run, drafts: readonly Draft[], others: { upstream: 
       run.warnings.push(d.listen.where.problem(`${key} serves TLS without a client CA (tls.ca or --tls-ca): anyone who can connect gets ${allows}`))
     }
     if (policy === undefined) continue
+    if (tenant !== undefined && policy.unguarded && d.tenant !== undefined) run.problems.push(d.tenant.where.problem(unguardedTenant(policy.name)))
     listeners.push({ address, policy, ...socket, ...(tls === undefined ? {} : { tls }), ...(tenant === undefined ? {} : { tenant }), clients })
   }
   return listeners

@@ -37,6 +37,8 @@ export interface AuditClient {
   readonly sans?: readonly string[]
   /** The `clients:` entry that matched: its `name`, else `clients[<index>]`. */
   readonly entry?: string
+  /** The tenant the connection is kept to (tenant/). */
+  readonly tenant?: string
   /** Why the peer's identity is not known. */
   readonly error?: string
 }
@@ -89,8 +91,8 @@ function matches(m: ClientMatch, peer: Peer): boolean | 'unknown' {
   return peer.cred.groups === null ? 'unknown' : peer.cred.groups.includes(m.gid)
 }
 
-function auditOf(peer: Peer, entry: ClientEntry | undefined): AuditClient {
-  const label = entry === undefined ? {} : { entry: entry.label }
+function auditOf(peer: Peer, entry: ClientEntry | undefined, tenant: string | undefined): AuditClient {
+  const label = { ...(entry === undefined ? {} : { entry: entry.label }), ...(tenant === undefined ? {} : { tenant }) }
   switch (peer.transport) {
     case 'unix':
       return Object.freeze('cred' in peer ? { uid: peer.cred.uid, gid: peer.cred.gid, pid: peer.cred.pid, ...label } : { error: peer.error, ...label })
@@ -112,9 +114,9 @@ export function chooseClient(peer: Peer, clients: readonly ClientEntry[], listen
     if (m === 'unknown') {
       const why = 'error' in peer ? peer.error : 'the client presented no verified certificate'
       const refusal = new DockgateError('DG_DENY_IDENTITY', `this listener chooses a policy by who is calling (${entry.label} matches on ${entry.match.kind}), and this connection's ${entry.match.kind} is not known: ${why}; refused rather than guessed`)
-      return { peer, audit: auditOf(peer, undefined), refusal, ...(listenerTenant === undefined ? {} : { tenant: listenerTenant }) }
+      return { peer, audit: auditOf(peer, undefined, listenerTenant), refusal, ...(listenerTenant === undefined ? {} : { tenant: listenerTenant }) }
     }
-    if (m) return { peer, entry, audit: auditOf(peer, entry), ...(entry.tenant === undefined ? {} : { tenant: entry.tenant }) }
+    if (m) return { peer, entry, audit: auditOf(peer, entry, entry.tenant), ...(entry.tenant === undefined ? {} : { tenant: entry.tenant }) }
   }
-  return { peer, audit: auditOf(peer, undefined), ...(listenerTenant === undefined ? {} : { tenant: listenerTenant }) }
+  return { peer, audit: auditOf(peer, undefined, listenerTenant), ...(listenerTenant === undefined ? {} : { tenant: listenerTenant }) }
 }

@@ -3,8 +3,10 @@
  * an exec or a volume really is, and which engine this is. Every lookup has a deadline: an engine
  * that hangs must not hold a request (and its body) forever.
  *
- * Nothing is cached that a client could make stale: containers, execs and volumes are looked up
- * for each request. Only the engine's version and cgroup version are kept for a minute.
+ * Nothing is cached that a client could make stale: containers, execs, networks and volumes are
+ * looked up for each request. Only the engine's version and cgroup version are kept for a minute.
+ * One call writes: a tenant's implicit named volume is created, labelled, before the container
+ * that names it (tenant/view.ts).
  */
 import http from 'node:http'
 import { DockgateError } from './errors.js'
@@ -37,11 +39,27 @@ export interface ExecInfo {
   readonly ProcessConfig?: { readonly privileged?: boolean; readonly user?: string } | null
 }
 
-/** What `GET /volumes/{name}` tells dockgate. */
+/** What `GET /volumes/{name}` (and `POST /volumes/create`) tells dockgate. */
 export interface VolumeInfo {
   readonly Name: string
   readonly Driver?: string
   readonly Options?: Record<string, string> | null
+  readonly Labels?: Record<string, string> | null
+}
+
+/** One entry of `GET /containers/json` (moby api/types/container Summary). */
+export interface ContainerSummary {
+  readonly Id: string
+  /** `/name`, and `/parent/alias` for each link to it. */
+  readonly Names?: readonly string[] | null
+  readonly Labels?: Record<string, string> | null
+}
+
+/** One entry of `GET /networks` (moby api/types/network Summary). */
+export interface NetworkSummary {
+  readonly Id: string
+  readonly Name: string
+  readonly Labels?: Record<string, string> | null
 }
 
 /** The engine itself, for defaults that differ between versions and hosts. */
@@ -57,6 +75,12 @@ export interface EngineClient {
   inspectExec(id: string): Promise<ExecInfo | undefined>
   inspectVolume(name: string): Promise<VolumeInfo | undefined>
   facts(): Promise<EngineFacts>
+  /** Every container (running or not) that matches `filters` (the engine's filters JSON). */
+  listContainers(filters: string): Promise<ContainerSummary[]>
+  /** Every network. */
+  listNetworks(): Promise<NetworkSummary[]>
+  /** Creates a volume, or answers the one of that name that exists (the engine's create is idempotent). */
+  createVolume(body: string): Promise<VolumeInfo>
 }
 
 /** How long engine facts are kept (ms): an engine can be upgraded under a running dockgate. */
@@ -67,6 +91,11 @@ export function createEngineClient(upstream: Upstream, timeoutMs: number): Engin
 
   /** GET `path` on the engine, parsed; undefined on 404. */
   function get<T>(path: string, what: string): Promise<T | undefined> {
+    return call<T>('GET', path, what, undefined)
+  }
+
+  /** GET or POST (with a JSON body) on the engine, parsed; undefined on 404. */
+  function call<T>(method: 'GET' | 'POST', path: string, what: string, body: string | undefined): Promise<T | undefined> {
     return new Promise((resolve, reject) => {
       // A timer, not the socket timeout: pooled sockets keep their timeout into the next request,
       // which may be a stream that must never time out.
@@ -74,13 +103,14 @@ export function createEngineClient(upstream: Upstream, timeoutMs: number): Engin
         req.destroy()
         reject(new DockgateError('DG_UPSTREAM_TIMEOUT', `the Docker engine at ${engine} did not answer dockgate's lookup of ${what} within ${timeoutMs} ms; nothing was forwarded`))
       }, timeoutMs)
-      const req = http.request({ ...upstream.target, agent: upstream.agent, method: 'GET', path }, (res) => {
+      const headers = body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) }
+      const req = http.request({ ...upstream.target, agent: upstream.agent, method, path, headers }, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => {
           clearTimeout(timer)
           if (res.statusCode === 404) return resolve(undefined)
-          if (res.statusCode !== 200) return reject(new DockgateError('DG_UPSTREAM_FAILED', `the Docker engine at ${engine} answered ${res.statusCode} to dockgate's lookup of ${what}`))
+          if (res.statusCode !== 200 && res.statusCode !== 201) return reject(new DockgateError('DG_UPSTREAM_FAILED', `the Docker engine at ${engine} answered ${res.statusCode} to dockgate's lookup of ${what}`))
           try {
             resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T)
           } catch {
@@ -93,8 +123,14 @@ export function createEngineClient(upstream: Upstream, timeoutMs: number): Engin
         clearTimeout(timer)
         reject(upstreamError(err, upstream.address))
       })
-      req.end()
+      req.end(body)
     })
+  }
+
+  async function found<T>(value: Promise<T | undefined>, what: string): Promise<T> {
+    const v = await value
+    if (v === undefined) throw new DockgateError('DG_UPSTREAM_FAILED', `the Docker engine at ${engine} answered 404 to dockgate's ${what}`)
+    return v
   }
 
   let facts: { readonly value: Promise<EngineFacts>; readonly at: number } | undefined
@@ -112,6 +148,9 @@ export function createEngineClient(upstream: Upstream, timeoutMs: number): Engin
     inspectContainer: (ref) => get<ContainerInfo>(`/containers/${encodeURIComponent(ref.replace(/^\//, ''))}/json`, `container ${ref}`),
     inspectExec: (id) => get<ExecInfo>(`/exec/${encodeURIComponent(id)}/json`, `exec ${id}`),
     inspectVolume: (name) => get<VolumeInfo>(`/volumes/${encodeURIComponent(name)}`, `volume ${name}`),
+    listContainers: (filters) => found(get<ContainerSummary[]>(`/containers/json?all=1&filters=${encodeURIComponent(filters)}`, 'list of containers'), 'list of containers'),
+    listNetworks: () => found(get<NetworkSummary[]>('/networks', 'list of networks'), 'list of networks'),
+    createVolume: (body) => found(call<VolumeInfo>('POST', '/volumes/create', 'volume create', body), 'volume create'),
     facts: () => {
       if (facts === undefined || Date.now() - facts.at > FACTS_TTL_MS) {
         const value = readFacts()

@@ -160,7 +160,9 @@ export function connectionTable(first: Generation, reader: PeerCredentialReader)
           c.groupsRead = true
         }
         const client = chooseClient(c.peer, gen.config.clients ?? [], gen.config.tenant)
-        c.ctx = { ...((client.entry && gen.byEntry.get(client.entry)) || gen.base), client }
+        const ctx = (client.entry && gen.byEntry.get(client.entry)) || gen.base
+        // A tenant is the connection's (its entry's, else the listener's): its requests are kept to the tenant's objects (admission.ts).
+        c.ctx = { ...ctx, client, ...(client.tenant === undefined ? {} : { admission: { ...ctx.admission, tenant: client.tenant } }) }
         c.gen = gen
       }
       return removed ? { ...c.ctx, client: { ...c.ctx.client, refusal: REMOVED } } : c.ctx

@@ -118,6 +118,12 @@ export function canonicalTarget(version: string | undefined, path: string, rawQu
   return (version === undefined ? '' : `/v${version}`) + path + (rawQuery === '' ? '' : '?' + rawQuery)
 }
 
+/** The same request with `query` as its query, canonical (re-encoded as normalize forwards it). */
+export function withQuery(api: ApiRequest, query: URLSearchParams): ApiRequest {
+  const rawQuery = [...query].map(([k, v]) => `${encodeQueryComponent(k)}=${encodeQueryComponent(v)}`).join('&')
+  return { ...api, query, rawQuery, target: canonicalTarget(api.version, api.path, rawQuery) }
+}
+
 /**
  * Normalise a request as received by node:http. Throws DockgateError (400/403) on anything the
  * engine could read differently, or on a path that is not an Engine API endpoint.

@@ -54,6 +54,17 @@ export interface TargetFact {
   readonly from: { readonly param: string } | { readonly query: string }
 }
 
+/**
+ * What a client with a tenant (tenant/) may do with an operation, besides having the object it
+ * names resolved among its tenant's own (targets of kind container, exec, network, volume; image
+ * targets are shared):
+ * - `label`: it creates objects, which get the tenant's label;
+ * - `filter`: it lists, prunes or follows objects: the engine filters them on that label;
+ * - `shared`: it touches nothing a tenant owns (the engine's version, images, registries);
+ * - `refuse`: engine-wide objects a label cannot scope (swarm, plugins, `/system/df`, raw BuildKit).
+ */
+export type TenantUse = 'label' | 'filter' | 'shared' | 'refuse'
+
 export interface OperationFacts {
   readonly body: BodyKind
   /** Checks on the body, query and parameters (guards/). Absent: nothing to check beyond the policy rule. */
@@ -67,6 +78,8 @@ export interface OperationFacts {
   readonly escalating?: true
   /** Every client may send it, whatever its policy says: clients negotiate the API version with it. */
   readonly alwaysAllowed?: true
+  /** Under a tenant; absent only where the target's kind decides (the tenant-table test holds every operation to that). */
+  readonly tenant?: TenantUse
   /**
    * Where its JSON answer carries values a policy's `redact:` can hide (redact/sites.ts). Absent:
    * the answer is streamed untouched whatever the policy says.
@@ -78,30 +91,36 @@ const container = (reach: Reach, param = 'id'): TargetFact => ({ kind: 'containe
 const exec = (reach: Reach): TargetFact => ({ kind: 'exec', reach, from: { param: 'id' } })
 const object = (kind: ObjectKind, reach: Reach, param = 'id'): TargetFact => ({ kind, reach, from: { param } })
 
-const NONE: OperationFacts = { body: 'none' }
-const JSON_BODY: OperationFacts = { body: 'json' }
+const SHARED: OperationFacts = { body: 'none', tenant: 'shared' }
+const FILTERED: OperationFacts = { body: 'none', tenant: 'filter' }
+const REFUSED: OperationFacts = { body: 'none', tenant: 'refuse' }
+const REFUSED_JSON: OperationFacts = { body: 'json', tenant: 'refuse' }
+/** Swarm and plugin objects are engine-wide: no tenant label scopes them. */
+const engineWide = (kind: ObjectKind, reach: Reach, param = 'id', body: BodyKind = 'none'): OperationFacts => ({ body, target: object(kind, reach, param), tenant: 'refuse' })
 
 /** Facts per operationId. Keep it in the generated table's order (by path template). */
 export const OPERATION_FACTS: Readonly<Record<string, OperationFacts>> = {
-  SystemPing: { body: 'none', alwaysAllowed: true },
-  SystemPingHead: { body: 'none', alwaysAllowed: true },
+  SystemPing: { body: 'none', alwaysAllowed: true, tenant: 'shared' },
+  SystemPingHead: { body: 'none', alwaysAllowed: true, tenant: 'shared' },
   // Checks registry credentials with the registry: the engine calls out, but only to log in.
-  SystemAuth: JSON_BODY,
+  SystemAuth: { body: 'json', tenant: 'shared' },
   // The context is the body (a tar); the query carries remote=, networkmode=, cgroupparent=…
-  ImageBuild: { body: 'stream', guard: imageBuildGuard, escalating: true },
-  BuildCancel: NONE,
-  BuildPrune: NONE,
+  ImageBuild: { body: 'stream', guard: imageBuildGuard, escalating: true, tenant: 'label' },
+  BuildCancel: SHARED,
+  // The build cache holds every client's layers, and its filters know no labels: a tenant's
+  // prune would empty the others' cache.
+  BuildPrune: REFUSED,
   // The body is a container.Config applied to the image; `container=` names the container
   // whose whole filesystem becomes an image (like export).
-  ImageCommit: { body: 'json', target: { kind: 'container', reach: 'enter', from: { query: 'container' } }, escalating: true },
-  ConfigList: { body: 'none', response: under('[]', R.config) },
-  ConfigCreate: JSON_BODY,
-  ConfigInspect: { body: 'none', target: object('config', 'read'), response: R.config },
-  ConfigDelete: { body: 'none', target: object('config', 'change') },
-  ConfigUpdate: { body: 'json', target: object('config', 'change') },
-  ContainerCreate: { body: 'json', guard: containerCreateGuard, escalating: true },
-  ContainerList: NONE,
-  ContainerPrune: NONE,
+  ImageCommit: { body: 'json', target: { kind: 'container', reach: 'enter', from: { query: 'container' } }, escalating: true, tenant: 'label' },
+  ConfigList: { ...REFUSED, response: under('[]', R.config) },
+  ConfigCreate: REFUSED_JSON,
+  ConfigInspect: { ...engineWide('config', 'read'), response: R.config },
+  ConfigDelete: engineWide('config', 'change'),
+  ConfigUpdate: engineWide('config', 'change', 'id', 'json'),
+  ContainerCreate: { body: 'json', guard: containerCreateGuard, escalating: true, tenant: 'label' },
+  ContainerList: FILTERED,
+  ContainerPrune: FILTERED,
   ContainerDelete: { body: 'none', target: container('change') },
   ContainerArchive: { body: 'none', target: container('enter') },
   ContainerArchiveInfo: { body: 'none', target: container('enter') },
@@ -133,22 +152,22 @@ export const OPERATION_FACTS: Readonly<Record<string, OperationFacts>> = {
   ContainerUpdate: { body: 'json', guard: containerUpdateGuard, target: container('change'), escalating: true },
   ContainerWait: { body: 'none', target: container('read') },
   // Asks a registry about an image: the engine calls out.
-  DistributionInspect: NONE,
-  SystemEvents: NONE,
+  DistributionInspect: SHARED,
+  SystemEvents: FILTERED,
   ExecInspect: { body: 'none', target: exec('read') },
   ExecResize: { body: 'none', target: exec('change') },
   // Starting an exec runs its command (as created, maybe privileged) in its container.
   ExecStart: { body: 'json', target: exec('enter'), escalating: true },
   // Raw BuildKit control API over h2c: nothing in it can be inspected; refused unless
   // guards.build.grpc says otherwise (buildkit.ts).
-  BuildKitGrpc: { body: 'stream', guard: buildKitGrpcGuard, escalating: true },
+  BuildKitGrpc: { body: 'stream', guard: buildKitGrpcGuard, escalating: true, tenant: 'refuse' },
   // Pull (fromImage=) or import (fromSrc=: a URL the engine fetches, or `-`, the body).
-  ImageCreate: { body: 'stream', guard: imageCreateGuard, escalating: true },
-  ImageGetAll: NONE,
-  ImageList: NONE,
-  ImageLoad: { body: 'stream' },
-  ImagePrune: NONE,
-  ImageSearch: NONE,
+  ImageCreate: { body: 'stream', guard: imageCreateGuard, escalating: true, tenant: 'label' },
+  ImageGetAll: SHARED,
+  ImageList: SHARED,
+  ImageLoad: { body: 'stream', tenant: 'shared' },
+  ImagePrune: FILTERED,
+  ImageSearch: SHARED,
   ImageDelete: { body: 'none', target: object('image', 'change', 'name') },
   ImageAttestations: { body: 'none', target: object('image', 'read', 'name') },
   ImageGet: { body: 'none', target: object('image', 'read', 'name') },
@@ -156,61 +175,62 @@ export const OPERATION_FACTS: Readonly<Record<string, OperationFacts>> = {
   ImageInspect: { body: 'none', target: object('image', 'read', 'name'), response: R.image },
   ImagePush: { body: 'none', target: object('image', 'read', 'name') },
   ImageTag: { body: 'none', target: object('image', 'change', 'name') },
-  SystemInfo: { body: 'none', response: R.info },
-  NetworkList: NONE,
-  NetworkCreate: { body: 'json', guard: networkCreateGuard, escalating: true },
-  NetworkPrune: NONE,
+  SystemInfo: { ...SHARED, response: R.info },
+  NetworkList: FILTERED,
+  NetworkCreate: { body: 'json', guard: networkCreateGuard, escalating: true, tenant: 'label' },
+  NetworkPrune: FILTERED,
   NetworkInspect: { body: 'none', target: object('network', 'read') },
   NetworkDelete: { body: 'none', target: object('network', 'change') },
   // The body names a container (never dockgate's own) and its endpoint settings.
   NetworkConnect: { body: 'json', guard: networkConnectGuard, target: object('network', 'change'), escalating: true },
   NetworkDisconnect: { body: 'json', guard: networkConnectGuard, target: object('network', 'change'), escalating: true },
-  NodeList: NONE,
-  NodeInspect: { body: 'none', target: object('node', 'read') },
-  NodeDelete: { body: 'none', target: object('node', 'change') },
-  NodeUpdate: { body: 'json', target: object('node', 'change') },
-  PluginList: { body: 'none', response: under('[]', R.plugin) },
+  NodeList: REFUSED,
+  NodeInspect: engineWide('node', 'read'),
+  NodeDelete: engineWide('node', 'change'),
+  NodeUpdate: engineWide('node', 'change', 'id', 'json'),
+  PluginList: { ...REFUSED, response: under('[]', R.plugin) },
   // Plugins run as root with the mounts, devices and capabilities they ask for.
-  PluginCreate: { body: 'stream', guard: pluginGuard, escalating: true },
-  GetPluginPrivileges: NONE,
-  PluginPull: { body: 'json', guard: pluginGuard, escalating: true },
+  PluginCreate: { body: 'stream', guard: pluginGuard, escalating: true, tenant: 'refuse' },
+  GetPluginPrivileges: REFUSED,
+  PluginPull: { body: 'json', guard: pluginGuard, escalating: true, tenant: 'refuse' },
   // Answers with the removed plugin, its settings included.
-  PluginDelete: { body: 'none', target: object('plugin', 'change', 'name'), response: R.plugin },
-  PluginDisable: { body: 'none', target: object('plugin', 'change', 'name') },
-  PluginEnable: { body: 'none', guard: pluginGuard, target: object('plugin', 'change', 'name'), escalating: true },
-  PluginInspect: { body: 'none', target: object('plugin', 'read', 'name'), response: R.plugin },
-  PluginPush: { body: 'none', target: object('plugin', 'read', 'name') },
-  PluginSet: { body: 'json', guard: pluginGuard, target: object('plugin', 'change', 'name'), escalating: true },
-  PluginUpgrade: { body: 'json', guard: pluginGuard, target: object('plugin', 'change', 'name'), escalating: true },
-  SecretList: { body: 'none', response: under('[]', R.secret) },
-  SecretCreate: JSON_BODY,
-  SecretInspect: { body: 'none', target: object('secret', 'read'), response: R.secret },
-  SecretDelete: { body: 'none', target: object('secret', 'change') },
-  SecretUpdate: { body: 'json', target: object('secret', 'change') },
-  ServiceList: { body: 'none', response: under('[]', R.service) },
-  ServiceCreate: { body: 'json', guard: serviceGuard, escalating: true },
-  ServiceInspect: { body: 'none', target: object('service', 'read'), response: R.service },
-  ServiceDelete: { body: 'none', target: object('service', 'change') },
-  ServiceLogs: { body: 'none', target: object('service', 'read') },
-  ServiceUpdate: { body: 'json', guard: serviceGuard, target: object('service', 'change'), escalating: true },
+  PluginDelete: { ...engineWide('plugin', 'change', 'name'), response: R.plugin },
+  PluginDisable: engineWide('plugin', 'change', 'name'),
+  PluginEnable: { ...engineWide('plugin', 'change', 'name'), guard: pluginGuard, escalating: true },
+  PluginInspect: { ...engineWide('plugin', 'read', 'name'), response: R.plugin },
+  PluginPush: engineWide('plugin', 'read', 'name'),
+  PluginSet: { ...engineWide('plugin', 'change', 'name', 'json'), guard: pluginGuard, escalating: true },
+  PluginUpgrade: { ...engineWide('plugin', 'change', 'name', 'json'), guard: pluginGuard, escalating: true },
+  SecretList: { ...REFUSED, response: under('[]', R.secret) },
+  SecretCreate: REFUSED_JSON,
+  SecretInspect: { ...engineWide('secret', 'read'), response: R.secret },
+  SecretDelete: engineWide('secret', 'change'),
+  SecretUpdate: engineWide('secret', 'change', 'id', 'json'),
+  ServiceList: { ...REFUSED, response: under('[]', R.service) },
+  ServiceCreate: { body: 'json', guard: serviceGuard, escalating: true, tenant: 'refuse' },
+  ServiceInspect: { ...engineWide('service', 'read'), response: R.service },
+  ServiceDelete: engineWide('service', 'change'),
+  ServiceLogs: engineWide('service', 'read'),
+  ServiceUpdate: { ...engineWide('service', 'change', 'id', 'json'), guard: serviceGuard, escalating: true },
   // BuildKit session: h2c carrying the build's files, secrets and SSH agent. A policy may allow
   // it only together with a build it allows (policy/session-rule.ts, at load).
-  Session: { body: 'stream' },
-  SwarmInspect: { body: 'none', response: R.swarm },
-  SwarmInit: { body: 'json', guard: swarmGuard, escalating: true },
-  SwarmJoin: { body: 'json', guard: swarmGuard, escalating: true },
-  SwarmLeave: NONE,
-  SwarmUnlock: JSON_BODY,
-  SwarmUnlockkey: { body: 'none', response: R.unlockKey },
-  SwarmUpdate: JSON_BODY,
-  SystemDataUsage: { body: 'none', response: R.volumes },
-  TaskList: { body: 'none', response: under('[]', R.task) },
-  TaskInspect: { body: 'none', target: object('task', 'read'), response: R.task },
-  TaskLogs: { body: 'none', target: object('task', 'read') },
-  SystemVersion: NONE,
-  VolumeList: { body: 'none', response: R.volumes },
-  VolumeCreate: { body: 'json', guard: volumeCreateGuard, escalating: true },
-  VolumePrune: NONE,
+  Session: { body: 'stream', tenant: 'shared' },
+  SwarmInspect: { ...REFUSED, response: R.swarm },
+  SwarmInit: { body: 'json', guard: swarmGuard, escalating: true, tenant: 'refuse' },
+  SwarmJoin: { body: 'json', guard: swarmGuard, escalating: true, tenant: 'refuse' },
+  SwarmLeave: REFUSED,
+  SwarmUnlock: REFUSED_JSON,
+  SwarmUnlockkey: { ...REFUSED, response: R.unlockKey },
+  SwarmUpdate: REFUSED_JSON,
+  // Sizes every container and volume by name and id, and takes no filters.
+  SystemDataUsage: { ...REFUSED, response: R.volumes },
+  TaskList: { ...REFUSED, response: under('[]', R.task) },
+  TaskInspect: { ...engineWide('task', 'read'), response: R.task },
+  TaskLogs: engineWide('task', 'read'),
+  SystemVersion: SHARED,
+  VolumeList: { ...FILTERED, response: R.volumes },
+  VolumeCreate: { body: 'json', guard: volumeCreateGuard, escalating: true, tenant: 'label' },
+  VolumePrune: FILTERED,
   VolumeInspect: { body: 'none', target: object('volume', 'read', 'name'), response: R.volume },
   VolumeUpdate: { body: 'json', target: object('volume', 'change', 'name') },
   VolumeDelete: { body: 'none', target: object('volume', 'change', 'name') },

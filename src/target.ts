@@ -15,21 +15,26 @@
  * Named volumes that already exist are held to the VolumeCreate guard (a volume made with
  * `type=none,o=bind,device=/` is a bind mount of `/` under a harmless name).
  *
- * Reads (inspect, logs, stats) are not resolved: they change nothing and reach into nothing.
+ * Reads (inspect, logs, stats) are not resolved: they change nothing and reach into nothing —
+ * except for a client with a tenant. Its references of every kind but images (containers, execs,
+ * networks, volumes; reads included) are resolved among its tenant's objects only
+ * (tenant/view.ts), and a named volume it mounts that does not exist yet is created, labelled,
+ * once everything else has passed. Without a tenant none of that runs.
  */
-import { decodeBody, encodeBody, BodyError } from './body/gojson.js'
-import { replaceAt, type JsonValue } from './body/json-value.js'
+import { decodeBody, encodeBody } from './body/gojson.js'
+import { renameKeyAt, replaceAt, valueAt, type JsonValue } from './body/json-value.js'
 import { DockgateError } from './errors.js'
-import { effectiveCreateBody } from './existing.js'
-import { containerCreateGuard } from './guards/container-create.js'
 import { execCreateGuard } from './guards/exec-create.js'
-import { isSelf, SELF_DETAIL, SELF_GUARD } from './guards/self.js'
-import type { BodyReference, GuardContext, OperationGuard, SelfIdentity, Violation } from './guards/types.js'
-import { volumeCreateGuard } from './guards/volume-create.js'
-import type { ContainerInfo, EngineClient } from './engine-client.js'
+import { isSelf } from './guards/self.js'
+import type { BodyReference, OperationGuard, SelfIdentity } from './guards/types.js'
+import type { ContainerInfo, EngineClient, ExecInfo } from './engine-client.js'
+import { asInspected, bodyRefusal, createViolations, displayName, guardContext, isSelfContainer, selfRefusal, targetRefusal, volumeViolations } from './target-checks.js'
 import type { CompiledPolicy } from './policy/compile.js'
 import type { ApiRequest } from './types.js'
-import { canonicalTarget, encodeQueryComponent } from './normalize.js'
+import { canonicalTarget, withQuery } from './normalize.js'
+import { implicitVolume, tenantReferences, type VolumeSpec } from './tenant/references.js'
+import { checkTenantRequest, RESOLVED_KINDS } from './tenant/request.js'
+import { notFound, type TenantView } from './tenant/view.js'
 
 export interface TargetContext {
   readonly policy: CompiledPolicy
@@ -38,6 +43,8 @@ export interface TargetContext {
   readonly engine: EngineClient | undefined
   /** Records a policy refusal: throws it, or (audit-only mode) keeps it and lets the request go on. */
   readonly refuse: (err: DockgateError) => void
+  /** The client's tenant, when it has one: what it names is resolved among the tenant's objects. */
+  readonly view?: TenantView | undefined
 }
 
 export interface TargetOutcome {
@@ -46,79 +53,22 @@ export interface TargetOutcome {
   readonly body?: JsonValue
 }
 
-function guardContext(t: TargetContext, operationId: string): GuardContext {
-  return { operationId, query: new URLSearchParams(), params: {}, version: undefined, rules: t.policy.guards, self: t.self }
+/** The container `ref` names: the tenant's (tenant/view.ts), else whichever the engine resolves it to. */
+async function lookupContainer(t: TargetContext, engine: EngineClient, ref: string): Promise<ContainerInfo> {
+  if (t.view !== undefined) return t.view.container(ref)
+  const info = await engine.inspectContainer(ref)
+  if (info === undefined) throw notFound('container', ref)
+  return info
 }
 
-function displayName(info: ContainerInfo): string {
-  return (info.Name ?? '').replace(/^\//, '') || info.Id.slice(0, 12)
-}
-
-function describe(v: Violation): string {
-  return `${v.field}=${v.value} (guard ${v.guard}${v.detail ? `: ${v.detail}` : ''})`
-}
-
-function notFound(kind: string, ref: string): DockgateError {
-  return new DockgateError('DG_TARGET_NOT_FOUND', `No such ${kind}: ${ref}`)
-}
-
-function selfRefusal(api: ApiRequest, policy: CompiledPolicy, field: string, ref: string): DockgateError {
-  return new DockgateError('DG_DENY_SELF', `${api.operation.id} denied by policy "${policy.name}": ${field}=${JSON.stringify(ref)} ${SELF_DETAIL}; no policy can allow this`, {
-    policy: policy.name,
-    rule: SELF_GUARD,
-    violations: [{ guard: SELF_GUARD, field, value: JSON.stringify(ref), detail: SELF_DETAIL }],
-  })
-}
-
-/** True when the engine's answer shows the container is dockgate's own. */
-function isSelfContainer(info: ContainerInfo, self: SelfIdentity): boolean {
-  return isSelf(info.Id, self) || (info.Name !== undefined && info.Name !== '' && isSelf(info.Name, self))
-}
-
-/** What would stop this policy from creating `info` as it is: its whole definition, or its mounts only. */
-async function createViolations(t: TargetContext, engine: EngineClient, info: ContainerInfo, only: 'all' | { mounts: 'as-is' | 'read-only' }): Promise<Violation[]> {
-  const facts = await engine.facts()
-  let text = effectiveCreateBody(info, facts)
-  if (only !== 'all') {
-    const mounts = (JSON.parse(text) as { HostConfig: { Mounts: Array<Record<string, unknown>> } }).HostConfig.Mounts
-    text = JSON.stringify({ HostConfig: { Mounts: only.mounts === 'read-only' ? mounts.map((m) => ({ ...m, ReadOnly: true })) : mounts } })
-  }
-  let body: JsonValue
-  try {
-    body = decodeBody(Buffer.from(text, 'utf8'), containerCreateGuard.shape)
-  } catch (err) {
-    if (!(err instanceof BodyError)) throw err
-    return [{ guard: 'target', field: 'container', value: displayName(info), detail: `dockgate cannot read its definition (${err.reason})` }]
-  }
-  const violations = containerCreateGuard.check(body, guardContext(t, 'ContainerCreate'))
-  const volumes = (info.Mounts ?? []).flatMap((m, i) => (m.Type === 'volume' && m.Name ? [{ field: `Mounts[${i}]`, name: m.Name }] : []))
-  for (const v of volumes) violations.push(...(await volumeViolations(t, engine, v.field, v.name)))
-  return violations
-}
-
-/** An existing named volume, held to the VolumeCreate guard; a volume that does not exist yet passes (the engine creates it plain). */
-async function volumeViolations(t: TargetContext, engine: EngineClient, field: string, name: string): Promise<Violation[]> {
-  const vol = await engine.inspectVolume(name)
-  if (vol === undefined) return []
-  const body = decodeBody(Buffer.from(JSON.stringify({ Name: vol.Name, Driver: vol.Driver ?? 'local', DriverOpts: vol.Options ?? {} })), volumeCreateGuard.shape)
-  return volumeCreateGuard.check(body, guardContext(t, 'VolumeCreate')).map((v) => ({ ...v, field: `${field} (volume ${name}: ${v.field})` }))
-}
-
-/**
- * The existing container's effective mounts are checked as HostConfig.Mounts of a create body;
- * messages name them as inspect shows them (`Mounts[0].Source`), with what the engine applied.
- */
-function asInspected(v: Violation): Violation {
-  return v.field.startsWith('HostConfig.Mounts[') ? { ...v, field: v.field.slice('HostConfig.'.length) } : v
-}
-
-function targetRefusal(api: ApiRequest, policy: CompiledPolicy, what: string, found: readonly Violation[], kind: 'container' | 'exec' = 'container'): DockgateError {
-  const violations = found.map(asInspected)
-  return new DockgateError(
-    'DG_DENY_TARGET',
-    `${api.operation.id} denied by policy "${policy.name}": ${what} has ${violations.map(describe).join('; ')}, which this policy does not allow in ${kind === 'container' ? 'a container' : 'an exec'} it creates`,
-    { policy: policy.name, rule: [...new Set(violations.map((v) => v.guard))].join(','), violations },
-  )
+/** The exec `ref` names, and its container: the tenant's, else any. */
+async function lookupExec(t: TargetContext, engine: EngineClient, ref: string): Promise<{ exec: ExecInfo; info: ContainerInfo }> {
+  if (t.view !== undefined) return t.view.exec(ref)
+  const exec = await engine.inspectExec(ref)
+  if (exec === undefined) throw notFound('exec instance', ref)
+  const info = await engine.inspectContainer(exec.ContainerID)
+  if (info === undefined) throw notFound('container', exec.ContainerID)
+  return { exec, info }
 }
 
 /** The reference the request's path or query names, if any. */
@@ -140,25 +90,24 @@ export function withTargetId(api: ApiRequest, id: string): ApiRequest {
   }
   const query = new URLSearchParams(api.query)
   query.set(from.query, id)
-  const rawQuery = canonicalQuery(query)
-  return { ...api, query, rawQuery, target: canonicalTarget(api.version, api.path, rawQuery) }
-}
-
-function canonicalQuery(query: URLSearchParams): string {
-  return [...query].map(([k, v]) => `${encodeQueryComponent(k)}=${encodeQueryComponent(v)}`).join('&')
+  return withQuery(api, query)
 }
 
 /** Step 1–3 for the object in the path or query. */
 async function checkPathTarget(t: TargetContext, api: ApiRequest): Promise<ApiRequest> {
   const target = api.operation.target
   const ref = targetRef(api)
-  if (target === undefined || ref === undefined || target.reach === 'read') return api
+  if (target === undefined || ref === undefined) return api
+  const view = t.view !== undefined && RESOLVED_KINDS.has(target.kind) ? t.view : undefined
+  if (target.reach === 'read' && view === undefined) return api
+  if (view !== undefined && target.kind === 'network') return withTargetId(api, (await view.network(ref, target.reach === 'read' ? 'read' : 'use')).network.Id)
+  if (view !== undefined && target.kind === 'volume') return (await view.volume(ref), api)
   if (target.kind === 'container') {
+    if (view !== undefined && target.reach === 'read') return withTargetId(api, await view.containerId(ref))
     const field = 'param' in target.from ? `params.${target.from.param}` : `query.${target.from.query}`
     if (isSelf(ref, t.self)) t.refuse(selfRefusal(api, t.policy, field, ref))
     if (t.engine === undefined) return api
-    const info = await t.engine.inspectContainer(ref)
-    if (info === undefined) throw notFound('container', ref)
+    const info = await lookupContainer(t, t.engine, ref)
     if (isSelfContainer(info, t.self)) t.refuse(selfRefusal(api, t.policy, field, ref))
     if (target.reach === 'enter') {
       const violations = await createViolations(t, t.engine, info, 'all')
@@ -168,10 +117,8 @@ async function checkPathTarget(t: TargetContext, api: ApiRequest): Promise<ApiRe
   }
   if (target.kind === 'exec') {
     if (t.engine === undefined) return api
-    const exec = await t.engine.inspectExec(ref)
-    if (exec === undefined) throw notFound('exec instance', ref)
-    const info = await t.engine.inspectContainer(exec.ContainerID)
-    if (info === undefined) throw notFound('container', exec.ContainerID)
+    const { exec, info } = await lookupExec(t, t.engine, ref)
+    if (target.reach === 'read') return withTargetId(api, exec.ID)
     if (isSelfContainer(info, t.self)) t.refuse(selfRefusal(api, t.policy, 'exec container', displayName(info)))
     if (target.reach === 'enter') {
       // The exec runs as it was created, whoever created it: its own options must pass too.
@@ -187,15 +134,26 @@ async function checkPathTarget(t: TargetContext, api: ApiRequest): Promise<ApiRe
   return api
 }
 
-/** Containers and volumes the body names. Returns the body with container references by full id. */
-async function checkBodyReferences(t: TargetContext, api: ApiRequest, refs: readonly BodyReference[], body: JsonValue): Promise<JsonValue> {
+/**
+ * Containers, volumes and (for a tenant) networks the body names. Returns the body with container
+ * references by full id, and the named volumes a tenant's container would make the engine create.
+ */
+async function checkBodyReferences(t: TargetContext, api: ApiRequest, refs: readonly BodyReference[], body: JsonValue): Promise<{ body: JsonValue; implicit: VolumeSpec[] }> {
   let out = body
+  const implicit: VolumeSpec[] = []
+  // EndpointsConfig keys are renamed last: the paths of the references inside them go through them.
+  const renames: Rename[] = []
   for (const r of refs) {
-    if (r.kind === 'container') {
+    if (r.kind === 'network') {
+      if (t.view === undefined) continue
+      const { network, unique } = await t.view.network(r.ref, 'use')
+      const name = unique && r.ref === network.Name ? r.ref : network.Id
+      if (r.key === true) renames.push({ path: r.path, name, id: network.Id })
+      else if (r.rewrite !== undefined) out = replaceAt(out, r.path, r.rewrite(name))
+    } else if (r.kind === 'container') {
       if (isSelf(r.ref, t.self)) t.refuse(selfRefusal(api, t.policy, r.field, r.ref))
       if (t.engine === undefined) continue
-      const info = await t.engine.inspectContainer(r.ref)
-      if (info === undefined) throw notFound('container', r.ref)
+      const info = await lookupContainer(t, t.engine, r.ref)
       if (isSelfContainer(info, t.self)) t.refuse(selfRefusal(api, t.policy, r.field, r.ref))
       if (r.use === 'volumes-from') {
         // Inheriting a container's mounts is mounting them: they must pass as binds of a new container.
@@ -205,19 +163,39 @@ async function checkBodyReferences(t: TargetContext, api: ApiRequest, refs: read
       }
       if (r.rewrite !== undefined) out = replaceAt(out, r.path, r.rewrite(info.Id))
     } else if (t.engine !== undefined) {
-      const violations = await volumeViolations(t, t.engine, r.field, r.ref)
+      const vol = t.view === undefined ? await t.engine.inspectVolume(r.ref) : await t.view.mountable(r.ref)
+      const spec = vol === undefined && t.view !== undefined ? implicitVolume(body, r, t.view.tenant) : undefined
+      if (spec !== undefined) implicit.push(spec)
+      const violations = volumeViolations(t, r.field, r.ref, vol ?? spec)
       if (violations.length > 0) t.refuse(bodyRefusal(api, t.policy, violations))
     }
   }
-  return out
+  return { body: renameKeys(api, out, renames), implicit }
 }
 
-function bodyRefusal(api: ApiRequest, policy: CompiledPolicy, violations: readonly Violation[]): DockgateError {
-  return new DockgateError('DG_DENY_BODY', `${api.operation.id} denied by policy "${policy.name}": ${violations.map(describe).join('; ')}, which this policy does not allow`, {
-    policy: policy.name,
-    rule: [...new Set(violations.map((v) => v.guard))].join(','),
-    violations,
-  })
+/** An EndpointsConfig key naming `id`, to be written as `name`. */
+interface Rename {
+  readonly path: ReadonlyArray<string | number>
+  readonly name: string
+  readonly id: string
+}
+
+/** Renames EndpointsConfig keys to what they were resolved to; two keys for one network are refused (Go would keep one). */
+function renameKeys(api: ApiRequest, body: JsonValue, renames: readonly Rename[]): JsonValue {
+  let out = body
+  const seen = new Set<string>()
+  for (const { path, name, id } of renames) {
+    const twice = new DockgateError('DG_REQ_BAD_BODY', `${api.operation.id} refused: NetworkingConfig.EndpointsConfig names the network ${id.slice(0, 12)} twice`)
+    const where = JSON.stringify([...path.slice(0, -1), id])
+    if (seen.has(where)) throw twice
+    seen.add(where)
+    if (path.at(-1) === name) continue
+    if (valueAt(out, [...path.slice(0, -1), name]) !== undefined) throw twice
+    const renamed = renameKeyAt(out, path, name)
+    if (renamed === out) throw new Error(`EndpointsConfig key at ${JSON.stringify(path)} was not renamed`)
+    out = renamed
+  }
+  return out
 }
 
 /** The checks that need no engine: references that name dockgate by a name or id it knows. */
@@ -240,11 +218,15 @@ export function checkTargetsStatic(t: TargetContext, api: ApiRequest, guard: Ope
  */
 export async function checkTargets(t: TargetContext, api: ApiRequest, guard: OperationGuard | undefined, body: JsonValue | undefined): Promise<TargetOutcome> {
   if (t.policy.unguarded) return { api }
-  const forwarded = await checkPathTarget(t, api)
-  const refs = body === undefined || guard?.references === undefined ? [] : guard.references(body)
+  const scoped = t.view === undefined ? api : await checkTenantRequest(t.view, api, body)
+  const forwarded = await checkPathTarget(t, scoped)
+  const own = body === undefined || guard?.references === undefined ? [] : guard.references(body)
+  const refs = t.view === undefined ? own : [...own, ...tenantReferences(api.operation.id, body)]
   if (refs.length === 0 || body === undefined) return { api: forwarded }
-  const rewritten = await checkBodyReferences(t, api, refs, body)
-  return rewritten === body ? { api: forwarded } : { api: forwarded, body: rewritten }
+  const checked = await checkBodyReferences(t, api, refs, body)
+  // Last, once everything has passed: the tenant's new named volumes, made with its label.
+  for (const spec of checked.implicit) await t.view?.createVolume(spec)
+  return checked.body === body ? { api: forwarded } : { api: forwarded, body: checked.body }
 }
 
 /** Re-encodes a rewritten body for forwarding. */

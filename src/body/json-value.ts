@@ -89,3 +89,34 @@ export function replaceAt(root: JsonValue, path: ReadonlyArray<string | number>,
   }
   return root
 }
+
+/** `obj` with `key` (exactly as sent) set to `value`: replaced in place when present, else added last. */
+export function withEntry(obj: JsonObject, key: string, value: JsonValue): JsonObject {
+  const i = obj.entries.findIndex(([k]) => k === key)
+  const entries = i < 0 ? [...obj.entries, [key, value] as const] : obj.entries.map((e, j) => (j === i ? ([key, value] as const) : e))
+  return new JsonObject(entries, obj.kind)
+}
+
+/**
+ * `root` with the object key that `path` ends in renamed to `name`, its value and place kept.
+ * Returns `root` unchanged when the path does not lead to such a key.
+ */
+export function renameKeyAt(root: JsonValue, path: ReadonlyArray<string | number>, name: string): JsonValue {
+  const key = path.at(-1)
+  const parentPath = path.slice(0, -1)
+  const parent = valueAt(root, parentPath)
+  if (!(parent instanceof JsonObject) || typeof key !== 'string' || !parent.entries.some(([k]) => k === key)) return root
+  const renamed = new JsonObject(parent.entries.map((e) => (e[0] === key ? ([name, e[1]] as const) : e)), parent.kind)
+  return replaceAt(root, parentPath, renamed)
+}
+
+/** The value at `path` (object keys as sent, array indexes), or undefined when there is none. */
+export function valueAt(root: JsonValue, path: ReadonlyArray<string | number>): JsonValue | undefined {
+  let at: JsonValue | undefined = root
+  for (const step of path) {
+    if (Array.isArray(at) && typeof step === 'number') at = at[step]
+    else if (at instanceof JsonObject && typeof step === 'string') at = at.entries.find(([k]) => k === step)?.[1]
+    else return undefined
+  }
+  return at
+}

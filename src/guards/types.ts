@@ -56,9 +56,10 @@ export interface BodyStreamOptions {
  * it itself (target.ts), checks what it really is, and forwards the body naming it by full id.
  */
 export interface BodyReference {
-  readonly kind: 'container' | 'volume'
+  /** `network` references are checked for clients with a tenant only (tenant/references.ts). */
+  readonly kind: 'container' | 'volume' | 'network'
   /** What the body does with it. */
-  readonly use: 'volumes-from' | 'namespace' | 'link' | 'connect' | 'mount'
+  readonly use: 'volumes-from' | 'namespace' | 'link' | 'connect' | 'mount' | 'network'
   /** Field in API spelling, for messages: `HostConfig.VolumesFrom[0]`. */
   readonly field: string
   /** The reference as written (a name, `/name`, id or id prefix). */
@@ -69,6 +70,8 @@ export interface BodyReference {
   readonly rewrite?: (id: string) => string
   /** VolumesFrom with `:ro`: the inherited mounts are read-only in the new container. */
   readonly readOnly?: boolean
+  /** The reference is the object key `path` ends in (EndpointsConfig): rewriting renames the key. */
+  readonly key?: true
 }
 
 export interface OperationGuard {

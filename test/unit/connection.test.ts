@@ -65,7 +65,7 @@ describe('chooseClient', () => {
 
 describe('the audit record\'s client', () => {
   test.each<[string, Peer, readonly ClientEntry[], Record<string, unknown>]>([
-    ['unix: uid, gid, pid and the entry', unix(1000, 1000, [27]), BY_ID, { uid: 1000, gid: 1000, pid: 4242, entry: 'clients[0]' }],
+    ['unix: uid, gid, pid, the entry and its tenant', unix(1000, 1000, [27]), BY_ID, { uid: 1000, gid: 1000, pid: 4242, entry: 'clients[0]', tenant: 'alice' }],
     ['unix without an entry', unix(1003, 1003), BY_ID, { uid: 1003, gid: 1003, pid: 4242 }],
     ['unix, credentials unknown', unknownUnix, [], { error: 'peer credentials are not available: test' }],
     ['tcp', { transport: 'tcp', address: '::1', port: 40000 }, [], { address: '::1', port: 40000 }],

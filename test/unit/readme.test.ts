@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
 import { compilePolicyText } from '../../src/policy/compile.js'
 import { loadConfig } from '../../src/config.js'
-import { writeFileSync, mkdtempSync } from 'node:fs'
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeCerts } from '../support/tls.js'
@@ -39,6 +39,21 @@ describe('README examples are valid', () => {
       ])
     } finally {
       certs.remove()
+    }
+  })
+  test('the tenants example loads: a tenant per uid entry, and one per listener', () => {
+    const block = yamlBlocks.find((b) => /tenant: carol/.test(b))!
+    const dir = mkdtempSync(join(tmpdir(), 'dockgate-readme-'))
+    try {
+      const file = join(dir, 'dockgate.yaml')
+      writeFileSync(file, block.replaceAll('/run/dockgate/', `${dir}/`))
+      const config = loadConfig(['--config', file], {})
+      expect('listeners' in config && config.listeners.map((l) => [l.policy.name, l.tenant, l.clients.map((c) => `${c.label}->${c.policy.name}:${c.tenant ?? ''}`)])).toEqual([
+        ['read-only', undefined, ['clients[0]->ci:alice', 'clients[1]->ci:bob']],
+        ['ci', 'carol', []],
+      ])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

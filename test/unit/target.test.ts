@@ -106,6 +106,10 @@ function fakeEngine(containers: ContainerInfo[], execs: ExecInfo[] = [], volumes
     },
     inspectVolume: (name) => Promise.resolve(volumes.find((v) => v.Name === name)),
     facts: () => Promise.resolve(ENGINE_2010),
+    // Only a client with a tenant lists or creates anything (test/unit/tenant/).
+    listContainers: () => Promise.reject(new Error('listed containers without a tenant')),
+    listNetworks: () => Promise.reject(new Error('listed networks without a tenant')),
+    createVolume: () => Promise.reject(new Error('created a volume without a tenant')),
   }
 }
 

@@ -157,6 +157,10 @@ describe('problems, each at its place', () => {
       'dockgate.yaml:3:13: listeners[0].tenant: "Shared" is not a tenant name: lower-case letters, digits, ".", "_" and "-", starting with a letter or digit, at most 63 characters',
       'dockgate.yaml:5:55: listeners[0].clients[0].tenant: "a b" is not a tenant name: lower-case letters, digits, ".", "_" and "-", starting with a letter or digit, at most 63 characters',
     ]],
+    ['a tenant under a policy with body guards off (an entry\'s, a listener\'s)', L(['  - listen: unix:///a.sock', '    policy: full', '    tenant: shared', '    clients:', '      - { match: { uid: 1000 }, policy: full, tenant: alice }', '      - { match: { uid: 1001 }, policy: ci, tenant: bob }']), [
+      'dockgate.yaml:4:13: listeners[0].tenant: a tenant needs a policy with body guards on: policy "full" has them off, so dockgate would read nothing it could label or keep to the tenant',
+      'dockgate.yaml:6:55: listeners[0].clients[0].tenant: a tenant needs a policy with body guards on: policy "full" has them off, so dockgate would read nothing it could label or keep to the tenant',
+    ]],
     ['entry names: bad, and used twice', L(['  - listen: unix:///a.sock', '    clients:', '      - { match: { uid: 1 }, policy: full, name: "clients[1]" }', '      - { match: { uid: 2 }, policy: full, name: ci }', '      - { match: { uid: 3 }, policy: full, name: ci }']), [
       'dockgate.yaml:4:50: listeners[0].clients[0].name: "clients[1]" is not an entry name: letters, digits, ".", "_" and "-", at most 63 characters',
       'dockgate.yaml:6:50: listeners[0].clients[2].name: "ci" names an earlier entry too',
