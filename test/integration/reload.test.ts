@@ -344,7 +344,7 @@ describe('TLS files re-read, and TLS changed on a live port', () => {
 })
 
 describe('clients: entries of an existing listener, in process', () => {
-  test('a connection opened before the reload: its next request is decided by the entry it now matches', async () => {
+  test('a connection opened before the reload: its next request is decided by the entry it now matches, under its tenant', async () => {
     const sock = join(dir, 'clients.sock')
     const file = join(dir, 'clients.yaml')
     const write = (entries: readonly string[]): void => writeFileSync(file, yaml([
@@ -364,12 +364,12 @@ describe('clients: entries of an existing listener, in process', () => {
     expect((await conn.waitResponses(1))[0]!.status).toBe(200)
 
     // This process's own primary group now gets events-only.
-    write(['      - match: { gid: ' + String(process.getgid!()) + ' }', '        policy: events-only', '        name: my-group'])
+    write(['      - match: { gid: ' + String(process.getgid!()) + ' }', '        policy: events-only', '        name: my-group', '        tenant: reloaded'])
     expect(await running.reload(load())).toEqual({ added: [], removed: [], updated: [`unix://${sock}`], problems: [] })
     await conn.write(list)
     const [, second] = await conn.waitResponses(2)
     expect(second!.status).toBe(403)
     const audit = lines.filter((l) => l['audit']).map((l) => l['audit'] as AuditRecord).at(-1)
-    expect(audit).toMatchObject({ operation: 'ContainerList', decision: 'deny', policy: 'events-only', client: { uid: process.getuid!(), entry: 'my-group' } })
+    expect(audit).toMatchObject({ operation: 'ContainerList', decision: 'deny', policy: 'events-only', client: { uid: process.getuid!(), entry: 'my-group', tenant: 'reloaded' } })
   })
 })
