@@ -5,7 +5,8 @@ import type { Address, Upstream } from './upstream.js'
 import { listen } from './listen.js'
 import { currentIdentity, probeEngine } from './engine-probe.js'
 
-export async function startAdmin(address: Address, deps: { registry: Registry; upstream: Upstream }): Promise<{ close: () => Promise<void> }> {
+/** `upstream` is asked for at each /readyz: a reload may point dockgate at another engine. */
+export async function startAdmin(address: Address, deps: { registry: Registry; upstream: () => Upstream }): Promise<{ close: () => Promise<void> }> {
   const identity = currentIdentity()
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0]
@@ -23,7 +24,7 @@ export async function startAdmin(address: Address, deps: { registry: Registry; u
       send(200, 'text/plain', 'ok\n')
     } else if (path === '/readyz') {
       // The same probe as the start-up check: not ready until the engine answers, with the reason.
-      void probeEngine(deps.upstream.address, identity, 2_000).then((r) => send(r.ok ? 200 : 503, 'text/plain', r.ok ? 'ready\n' : `engine not reachable: ${r.reason}\n`))
+      void probeEngine(deps.upstream().address, identity, 2_000).then((r) => send(r.ok ? 200 : 503, 'text/plain', r.ok ? 'ready\n' : `engine not reachable: ${r.reason}\n`))
     } else {
       send(404, 'text/plain', 'not found\n')
     }

@@ -27,6 +27,8 @@ export interface AuditRecord {
   readonly reason?: string | undefined
   readonly violations?: readonly Violation[] | undefined
   readonly status?: number | undefined
+  /** The kinds of values the policy's `redact:` replaced in the answer (policy/redact.ts). */
+  readonly redacted?: readonly string[] | undefined
   readonly durationMs: number
 }
 

@@ -17,15 +17,27 @@ export interface BodyLimits {
   readonly timeoutMs: number
 }
 
-/** Bytes of request bodies held for inspection across all connections of one dockgate. */
+/** Bytes of request bodies held for inspection (and answers held for redaction, redact/response.ts) across all connections of one dockgate. */
 export class BodyBudget {
   #held = 0
   #peak = 0
+  #limit: number
   /**
    * `onDrained(peak)` is called whenever the budget goes back to zero, with the most it held
    * since the previous time (reclaim.ts gives memory back after a burst).
    */
-  constructor(readonly limit: number, private readonly onDrained?: (peak: number) => void) {}
+  constructor(limit: number, private readonly onDrained?: (peak: number) => void) {
+    this.#limit = limit
+  }
+
+  get limit(): number {
+    return this.#limit
+  }
+
+  /** A reload's new limit; bytes already held stay held (they are given back as usual). */
+  setLimit(limit: number): void {
+    this.#limit = limit
+  }
 
   get held(): number {
     return this.#held
@@ -33,8 +45,8 @@ export class BodyBudget {
 
   /** Takes `n` bytes of the budget, or throws DG_LIMIT_BODY_BUDGET when they are not there. */
   take(n: number): void {
-    if (this.#held + n > this.limit) {
-      throw new DockgateError('DG_LIMIT_BODY_BUDGET', `dockgate is holding ${this.#held} bytes of request bodies for inspection, its budget (limits.body_budget_bytes) is ${this.limit}; retry shortly`)
+    if (this.#held + n > this.#limit) {
+      throw new DockgateError('DG_LIMIT_BODY_BUDGET', `dockgate is holding ${this.#held} bytes of request bodies for inspection and answers for redaction, its budget (limits.body_budget_bytes) is ${this.#limit}; retry shortly`)
     }
     this.#held += n
     if (this.#held > this.#peak) this.#peak = this.#held

@@ -15,6 +15,7 @@ import { admit } from './admission.js'
 import { readCompatEnv } from './compat/tecnativa.js'
 import { loadPolicy } from './policy/compile.js'
 import { ConfigError, formatProblem } from './problems.js'
+import { redactPlan } from './redact/apply.js'
 import { isDockgateError } from './errors.js'
 
 export const CHECK_USAGE = `Usage: dockgate check [--policy NAME|FILE] METHOD TARGET [--body FILE|-]
@@ -100,7 +101,9 @@ export async function check(argv: readonly string[], env: NodeJS.ProcessEnv, io:
     const live = !policy.unguarded && api.operation.target !== undefined && api.operation.target.reach !== 'read'
       ? `\nlive traffic would also look up the ${api.operation.target.kind} in the engine: ${api.operation.target.reach === 'enter' ? 'it must be one this policy could create, and never dockgate\'s own' : 'never dockgate\'s own'}`
       : ''
-    io.out(`allow: ${api.operation.id} (${api.method} ${api.path}) by policy "${policy.name}", ${by}${guarded}\nforwarded as: ${api.method} ${api.target}${live}\n`)
+    const plan = redactPlan(policy.redact, api.operation)
+    const redacted = plan === undefined ? '' : `\nthe answer is redacted: ${[...new Set(plan.sites.map((x) => x.kind))].map((k) => `${k} (${plan.sites.filter((x) => x.kind === k).map((x) => x.path).join(', ')})`).join('; ')}`
+    io.out(`allow: ${api.operation.id} (${api.method} ${api.path}) by policy "${policy.name}", ${by}${guarded}\nforwarded as: ${api.method} ${api.target}${live}${redacted}\n`)
     return 0
   } catch (err) {
     if (!isDockgateError(err)) throw err

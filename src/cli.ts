@@ -1,8 +1,19 @@
 #!/usr/bin/env node
 /** The `dockgate` command. */
-import { main } from './main.js'
 
-main(process.argv.slice(2), process.env).then(
+// SIGHUP asks for a reload (reload.ts). Node's default for it is to exit (129), so a handler is
+// installed before anything else loads: a SIGHUP that comes while dockgate is still starting is
+// remembered, and main() reloads once it has started.
+let hupWhileLoading = false
+const remember = (): void => {
+  hupWhileLoading = true
+}
+process.on('SIGHUP', remember)
+const { main } = await import('./main.js')
+
+const early = { pending: () => hupWhileLoading, release: () => void process.off('SIGHUP', remember) }
+
+main(process.argv.slice(2), process.env, early).then(
   (code) => {
     process.exitCode = code
     // Pino flushes on exit; give pending writes a tick.

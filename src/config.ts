@@ -51,6 +51,12 @@ export const DEFAULTS = Object.freeze({
   bodyBudgetBytes: 128 * 1024 * 1024,
   /** Deadline for the engine to answer a lookup dockgate makes while admitting a request (milliseconds; 10 s). */
   lookupTimeoutMs: 10_000,
+  /**
+   * Largest engine answer read whole to redact it (bytes; 32 MiB): an inspect is a few KiB, a
+   * list of 5,000 tasks about 15 MiB. Parsed, an answer takes a few times its size in memory; it
+   * also counts against bodyBudgetBytes while held.
+   */
+  responseBytes: 32 * 1024 * 1024,
 })
 
 /** Upper bounds, so that a typo cannot make a limit meaningless. */
@@ -63,6 +69,8 @@ const LIMIT_MAX = Object.freeze({
   bodyBudgetBytes: 64 * 1024 * 1024 * 1024,
   /** milliseconds; 10 min. */
   lookupTimeoutMs: 600_000,
+  /** bytes; 1 GiB. */
+  responseBytes: 1024 * 1024 * 1024,
 })
 
 export interface ListenerConfig {
@@ -85,7 +93,9 @@ export interface Config {
   readonly upstream: Address
   readonly admin?: Address
   readonly logLevel: LogLevel
-  readonly limits: { readonly bodyBytes: number; readonly bodyTimeoutMs: number; readonly bodyBudgetBytes: number; readonly lookupTimeoutMs: number }
+  readonly limits: {
+    readonly bodyBytes: number; readonly bodyTimeoutMs: number; readonly bodyBudgetBytes: number; readonly lookupTimeoutMs: number; readonly responseBytes: number
+  }
   readonly listeners: readonly ListenerConfig[]
   /** Things to print at start that do not stop dockgate, already formatted (`file:line:col: message`). */
   readonly warnings: readonly string[]
@@ -176,6 +186,7 @@ export const configSchema: Readonly<Record<string, unknown>> = {
         body_timeout_ms: { type: 'integer', minimum: 1, maximum: LIMIT_MAX.bodyTimeoutMs },
         body_budget_bytes: { type: 'integer', minimum: 1, maximum: LIMIT_MAX.bodyBudgetBytes },
         lookup_timeout_ms: { type: 'integer', minimum: 1, maximum: LIMIT_MAX.lookupTimeoutMs },
+        response_bytes: { type: 'integer', minimum: 1, maximum: LIMIT_MAX.responseBytes },
       },
     },
     listeners: {
@@ -414,6 +425,7 @@ function readLimits(file: ConfigFile): Config['limits'] {
     bodyTimeoutMs: typeof raw['body_timeout_ms'] === 'number' ? raw['body_timeout_ms'] : DEFAULTS.bodyTimeoutMs,
     bodyBudgetBytes: typeof raw['body_budget_bytes'] === 'number' ? raw['body_budget_bytes'] : DEFAULTS.bodyBudgetBytes,
     lookupTimeoutMs: typeof raw['lookup_timeout_ms'] === 'number' ? raw['lookup_timeout_ms'] : DEFAULTS.lookupTimeoutMs,
+    responseBytes: typeof raw['response_bytes'] === 'number' ? raw['response_bytes'] : DEFAULTS.responseBytes,
   }
 }
 

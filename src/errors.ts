@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   DG_DENY_TARGET: { status: 403, meaning: 'the target container was created with options this policy does not allow' },
   DG_DENY_SELF: { status: 403, meaning: 'the request targets dockgate\'s own container' },
   DG_DENY_IDENTITY: { status: 403, meaning: 'the listener chooses policies by who is calling, and this connection\'s identity could not be read' },
+  DG_DENY_LISTENER_REMOVED: { status: 410, meaning: 'the listener this connection came in on was removed by a configuration reload' },
   DG_DENY_TENANT: { status: 403, meaning: 'the request would reach outside the client\'s tenant (another tenant\'s label, an engine-wide operation)' },
   DG_REQ_AMBIGUOUS_PATH: { status: 400, meaning: 'the request path could be read differently by the engine' },
   DG_REQ_BAD_TARGET: { status: 400, meaning: 'the request target is not an origin-form path' },
@@ -29,10 +30,12 @@ export const ERROR_CODES = {
   DG_TARGET_NOT_FOUND: { status: 404, meaning: 'the container, exec or other object the request names does not exist' },
   DG_TARGET_AMBIGUOUS: { status: 400, meaning: 'the id prefix or name matches more than one of the client\'s own objects' },
   DG_TARGET_NAME_TAKEN: { status: 409, meaning: 'the name is held by an object the client\'s tenant cannot see' },
-  DG_LIMIT_BODY_BUDGET: { status: 503, meaning: 'too many request bodies are held for inspection right now; retry shortly' },
+  DG_LIMIT_BODY_BUDGET: { status: 503, meaning: 'too many request bodies (and answers being redacted) are held right now; retry shortly' },
   DG_UPSTREAM_UNREACHABLE: { status: 502, meaning: 'the Docker engine socket could not be reached' },
   DG_UPSTREAM_FAILED: { status: 502, meaning: 'the Docker engine connection failed mid-request' },
   DG_UPSTREAM_TIMEOUT: { status: 504, meaning: 'the Docker engine did not answer a lookup dockgate needed in time' },
+  DG_LIMIT_RESPONSE_SIZE: { status: 502, meaning: 'the engine\'s answer must be read whole to redact values the policy hides, and it is larger than the limit' },
+  DG_UPSTREAM_UNREADABLE: { status: 502, meaning: 'the engine\'s answer must be redacted, and dockgate could not read it exactly (not JSON, compressed, an unexpected shape)' },
   DG_INTERNAL: { status: 500, meaning: 'a bug in dockgate; the request was not forwarded' },
 } as const
 

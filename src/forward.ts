@@ -10,9 +10,11 @@
  */
 import http, { type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http'
 import type { Transform } from 'node:stream'
-import type { DockgateError } from './errors.js'
+import { isDockgateError, type DockgateError } from './errors.js'
 import { upstreamError, type Upstream } from './upstream.js'
 import type { ApiRequest } from './types.js'
+import type { RedactKind } from './policy/redact.js'
+import { hasRedactableBody, readAndRedact, type ResponseRedaction } from './redact/response.js'
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded; node:http frames each side itself.
@@ -25,7 +27,22 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'pr
  * answer); `refused`: the body filter refused the request mid-stream (the upstream request was
  * aborted, the client has no answer yet).
  */
-export type ForwardOutcome = { ok: true } | { ok: false; error: DockgateError | undefined } | { ok: false; refused: Error }
+export type ForwardOutcome =
+  | { ok: true; /** The kinds of values replaced in the answer (redact/). */ redacted?: readonly RedactKind[] }
+  | { ok: false; error: DockgateError | undefined }
+  | { ok: false; refused: Error }
+
+/** What replaces or watches the plain exchange (each optional). */
+export interface ForwardOptions {
+  /** The inspected, canonical JSON body, in place of the client's. */
+  readonly body?: Buffer | undefined
+  /** A guard that reads the streamed body as it passes (a build context). */
+  readonly filter?: Transform | undefined
+  /** Hears the engine's status before the client does. */
+  readonly onStatus?: ((status: number) => void) | undefined
+  /** Values to hide in the engine's answer. */
+  readonly redact?: ResponseRedaction | undefined
+}
 
 export interface Forwarder {
   /**
@@ -34,9 +51,11 @@ export interface Forwarder {
    * When `filter` is given (a guard that reads a streamed body, admission.ts streamStep), the
    * client's body goes through it and its output is forwarded, chunked. `onStatus` hears the
    * engine's status before the client does (so that what it records is in place when the client's
-   * next request arrives). Resolves once the exchange is over (or failed); never rejects.
+   * next request arrives). When `redact` is given (the policy hides values in this operation's
+   * answer), the answer is read whole and redacted before anything is sent (redact/response.ts);
+   * otherwise it is piped. Resolves once the exchange is over (or failed); never rejects.
    */
-  forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, body?: Buffer, filter?: Transform, onStatus?: (status: number) => void): Promise<ForwardOutcome>
+  forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, opts?: ForwardOptions): Promise<ForwardOutcome>
   close(): void
 }
 
@@ -58,7 +77,8 @@ export function endStream(res: ServerResponse): void {
 }
 
 export function createForwarder(upstream: Upstream): Forwarder {
-  function forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, body?: Buffer, filter?: Transform, onStatus?: (status: number) => void): Promise<ForwardOutcome> {
+  function forward(req: IncomingMessage, res: ServerResponse, api: ApiRequest, opts: ForwardOptions = {}): Promise<ForwardOutcome> {
+    const { body, filter, onStatus, redact } = opts
     return new Promise((resolve) => {
       let settled = false
       const done = (outcome: ForwardOutcome): void => {
@@ -97,6 +117,13 @@ export function createForwarder(upstream: Upstream): Forwarder {
         const out: string[] = []
         const rh = upRes.rawHeaders
         for (let i = 0; i + 1 < rh.length; i += 2) if (!HOP_BY_HOP.has(rh[i]!.toLowerCase())) out.push(rh[i]!, rh[i + 1]!)
+        if (redact !== undefined && hasRedactableBody(api.method, upRes)) {
+          sendRedacted(upRes, res, out, redact, api.operation.id).then((redacted) => done({ ok: true, redacted }), (err: unknown) => {
+            // Nothing was sent: the pipeline answers with the refusal; an engine that failed midway is DG_UPSTREAM_FAILED.
+            done({ ok: false, error: isDockgateError(err) ? err : upstreamError(err as NodeJS.ErrnoException, upstream.address) })
+          })
+          return
+        }
         res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, out)
         // A streamed answer must reach the client as soon as the engine sent its headers.
         if (upRes.headers['content-length'] === undefined) res.flushHeaders()
@@ -137,4 +164,19 @@ export function createForwarder(upstream: Upstream): Forwarder {
     })
   }
   return { forward, close: () => {} }
+}
+
+/**
+ * Reads, redacts and sends one answer, with the engine's status and headers and a Content-Length
+ * for the bytes sent. Resolves with the kinds replaced; rejects before anything is sent.
+ */
+async function sendRedacted(upRes: IncomingMessage, res: ServerResponse, headers: string[], redact: ResponseRedaction, operation: string): Promise<readonly RedactKind[]> {
+  const answer = await readAndRedact(upRes, redact, operation)
+  res.once('close', answer.release)
+  const out: string[] = []
+  for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!)
+  out.push('Content-Length', String(answer.body.length))
+  res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, out)
+  res.end(answer.body)
+  return answer.kinds
 }

@@ -1,5 +1,6 @@
 /**
- * Wiring only: flags/env → loadConfig → startDockgate; signals → graceful close.
+ * Wiring only: flags/env → loadConfig → startDockgate; SIGHUP → reload (reload.ts);
+ * SIGTERM/SIGINT → graceful close.
  * Start-up problems (flags, config, policies, listeners) exit with code 2 and a list of
  * `file:line:col: message` lines — never a stack trace.
  */
@@ -8,9 +9,10 @@ import pino, { type Logger } from 'pino'
 import { check } from './check.js'
 import { learn } from './learn/command.js'
 import { loadConfig } from './config.js'
-import { allowsOperation } from './policy/allows.js'
 import { ConfigError, formatProblem } from './problems.js'
-import { startDockgate, formatAddress, type RunningDockgate } from './server.js'
+import { startDockgate, type RunningDockgate } from './server.js'
+import { announceConfig, createReloader, type Reloader } from './reload.js'
+import { formatAddress } from './upstream.js'
 import { ListenError } from './listen.js'
 import { discoverSelf } from './self.js'
 import { healthcheck } from './healthcheck.js'
@@ -21,7 +23,13 @@ import type { Config } from './config.js'
 
 export const EXIT_USAGE = 2
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** SIGHUPs that came before main() could handle them (cli.ts); main() takes over from it. */
+export interface EarlyHup {
+  pending(): boolean
+  release(): void
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv, early?: EarlyHup): Promise<number> {
   if (argv[0] === 'check') {
     return check(argv.slice(1), env, {
       out: (s) => process.stdout.write(s),
@@ -58,21 +66,20 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   const config = loaded
   const logger: Logger = pino({ level: config.logLevel, base: { service: 'dockgate' } })
-  for (const w of config.warnings) logger.warn(w)
-  for (const l of config.listeners) {
-    if (l.policy.unguarded) {
-      logger.warn(
-        `!!! ${formatAddress(l.address)} uses policy "${l.policy.name}", which allows EVERY Engine API call with body guards OFF. ` +
-          `Any client of this socket is root on this host. Use it only to debug or to record traffic. !!!`,
-      )
-    } else if (l.policy.guards.build.grpc && allowsOperation(l.policy, 'BuildKitGrpc')) {
-      logger.warn(
-        `!!! ${formatAddress(l.address)} uses policy "${l.policy.name}", which opens POST /grpc (BuildKit's raw gRPC API, guards.build.grpc). ` +
-          'dockgate cannot inspect it: every build option passes unchecked, including host networking for build steps and, ' +
-          'where the daemon allows it, the security.insecure entitlement (privileged build steps). !!!',
-      )
-    }
+  announceConfig(config, logger)
+  // From here on SIGHUP reloads (reload.ts); one that comes while dockgate is still starting is
+  // done as soon as it has started. Without a handler, node would exit 129 and leave the sockets.
+  let reloader: Reloader | undefined
+  let hupWhileStarting = false
+  let stopping = false
+  const onHup = (): void => {
+    if (stopping) logger.info('SIGHUP while stopping: ignored')
+    else if (reloader === undefined) hupWhileStarting = true
+    else void reloader.request()
   }
+  process.on('SIGHUP', onHup)
+  if (early?.pending() === true) hupWhileStarting = true
+  early?.release()
   const identity = currentIdentity()
   try {
     for (const dir of prepareSocketDirs(socketPlans(config), identity)) logger.info(`created socket directory ${dir} (mode 0755)`)
@@ -84,7 +91,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     throw err
   }
   // Say at once whether the engine can be reached (and what to change if not); keep trying after.
-  const engine = watchEngine(config.upstream, { logger, probe: () => probeEngine(config.upstream, identity) })
+  const watch = (upstream: Config['upstream']): ReturnType<typeof watchEngine> => watchEngine(upstream, { logger, probe: () => probeEngine(upstream, identity) })
+  let engine = watch(config.upstream)
   await engine.settled
   let running: RunningDockgate
   try {
@@ -97,8 +105,21 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     }
     throw err
   }
+  reloader = createReloader({
+    argv, env, logger, running,
+    // New unix listeners' directories, as at start; a problem there fails the reload.
+    prepare: (next) => {
+      for (const dir of prepareSocketDirs(socketPlans(next), identity)) logger.info(`created socket directory ${dir} (mode 0755)`)
+    },
+    applied: (next, previous) => {
+      if (formatAddress(next.upstream) === formatAddress(previous.upstream)) return
+      engine.close()
+      engine = watch(next.upstream)
+    },
+    initial: config,
+  })
+  if (hupWhileStarting) void reloader.request()
   return new Promise<number>((resolve) => {
-    let stopping = false
     const stop = (signal: string): void => {
       if (stopping) return
       stopping = true

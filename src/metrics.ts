@@ -12,11 +12,16 @@ export interface Metrics {
   readonly openStreams: Gauge<'kind'>
   readonly upstreamErrors: Counter<'code'>
   readonly bodyBytes: Counter<'operation'>
+  readonly redacted: Counter<'operation' | 'kind'>
+  /** Configuration reloads (SIGHUP), named as Prometheus and Alertmanager name theirs. */
+  readonly reloads: Counter<'result'>
+  readonly lastReloadSuccessful: Gauge
+  readonly lastReloadSuccessTime: Gauge
 }
 
 export function createMetrics(registry = new Registry(), opts: { processMetrics?: boolean } = {}): Metrics {
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'dockgate_' })
-  return {
+  const metrics: Metrics = {
     registry,
     requests: new Counter({
       name: 'dockgate_requests_total',
@@ -49,5 +54,33 @@ export function createMetrics(registry = new Registry(), opts: { processMetrics?
       labelNames: ['operation'],
       registers: [registry],
     }),
+    reloads: new Counter({
+      name: 'dockgate_config_reloads_total',
+      help: 'Configuration reloads (SIGHUP), by result: success, or failure (the configuration in use was kept).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    lastReloadSuccessful: new Gauge({
+      name: 'dockgate_config_last_reload_successful',
+      help: 'Whether the last configuration reload succeeded (1) or failed (0); 1 before any reload.',
+      registers: [registry],
+    }),
+    lastReloadSuccessTime: new Gauge({
+      name: 'dockgate_config_last_reload_success_timestamp_seconds',
+      help: 'When the configuration in use was loaded: start-up or the last successful reload (Unix time).',
+      registers: [registry],
+    }),
+    redacted: new Counter({
+      name: 'dockgate_redacted_responses_total',
+      help: 'Answers of the engine in which values were replaced by the policy\'s redact:, by operation and kind.',
+      labelNames: ['operation', 'kind'],
+      registers: [registry],
+    }),
   }
+  // Both result series exist from the start, so that rate() and alerts see a 0, not an absence.
+  metrics.reloads.inc({ result: 'success' }, 0)
+  metrics.reloads.inc({ result: 'failure' }, 0)
+  metrics.lastReloadSuccessful.set(1)
+  metrics.lastReloadSuccessTime.set(Date.now() / 1000)
+  return metrics
 }

@@ -24,6 +24,7 @@ import { serviceGuard } from './guards/service.js'
 import { swarmGuard } from './guards/swarm.js'
 import type { OperationGuard } from './guards/types.js'
 import { volumeCreateGuard } from './guards/volume-create.js'
+import { RESPONSE_SITES as R, under, type RedactSite } from './redact/sites.js'
 
 /**
  * How the engine reads the request body of an operation:
@@ -79,6 +80,11 @@ export interface OperationFacts {
   readonly alwaysAllowed?: true
   /** Under a tenant; absent only where the target's kind decides (the tenant-table test holds every operation to that). */
   readonly tenant?: TenantUse
+  /**
+   * Where its JSON answer carries values a policy's `redact:` can hide (redact/sites.ts). Absent:
+   * the answer is streamed untouched whatever the policy says.
+   */
+  readonly response?: readonly RedactSite[]
 }
 
 const container = (reach: Reach, param = 'id'): TargetFact => ({ kind: 'container', reach, from: { param } })
@@ -107,9 +113,9 @@ export const OPERATION_FACTS: Readonly<Record<string, OperationFacts>> = {
   // The body is a container.Config applied to the image; `container=` names the container
   // whose whole filesystem becomes an image (like export).
   ImageCommit: { body: 'json', target: { kind: 'container', reach: 'enter', from: { query: 'container' } }, escalating: true, tenant: 'label' },
-  ConfigList: REFUSED,
+  ConfigList: { ...REFUSED, response: under('[]', R.config) },
   ConfigCreate: REFUSED_JSON,
-  ConfigInspect: engineWide('config', 'read'),
+  ConfigInspect: { ...engineWide('config', 'read'), response: R.config },
   ConfigDelete: engineWide('config', 'change'),
   ConfigUpdate: engineWide('config', 'change', 'id', 'json'),
   ContainerCreate: { body: 'json', guard: containerCreateGuard, escalating: true, tenant: 'label' },
@@ -128,7 +134,7 @@ export const OPERATION_FACTS: Readonly<Record<string, OperationFacts>> = {
   CheckpointDelete: { body: 'none', target: container('change') },
   ContainerExec: { body: 'json', guard: execCreateGuard, target: container('enter'), escalating: true },
   ContainerExport: { body: 'none', target: container('enter') },
-  ContainerInspect: { body: 'none', target: container('read') },
+  ContainerInspect: { body: 'none', target: container('read'), response: R.container },
   ContainerKill: { body: 'none', target: container('change') },
   ContainerLogs: { body: 'none', target: container('read') },
   ContainerPause: { body: 'none', target: container('change') },
@@ -166,10 +172,10 @@ export const OPERATION_FACTS: Readonly<Record<string, OperationFacts>> = {
   ImageAttestations: { body: 'none', target: object('image', 'read', 'name') },
   ImageGet: { body: 'none', target: object('image', 'read', 'name') },
   ImageHistory: { body: 'none', target: object('image', 'read', 'name') },
-  ImageInspect: { body: 'none', target: object('image', 'read', 'name') },
+  ImageInspect: { body: 'none', target: object('image', 'read', 'name'), response: R.image },
   ImagePush: { body: 'none', target: object('image', 'read', 'name') },
   ImageTag: { body: 'none', target: object('image', 'change', 'name') },
-  SystemInfo: SHARED,
+  SystemInfo: { ...SHARED, response: R.info },
   NetworkList: FILTERED,
   NetworkCreate: { body: 'json', guard: networkCreateGuard, escalating: true, tenant: 'label' },
   NetworkPrune: FILTERED,
@@ -182,49 +188,50 @@ export const OPERATION_FACTS: Readonly<Record<string, OperationFacts>> = {
   NodeInspect: engineWide('node', 'read'),
   NodeDelete: engineWide('node', 'change'),
   NodeUpdate: engineWide('node', 'change', 'id', 'json'),
-  PluginList: REFUSED,
+  PluginList: { ...REFUSED, response: under('[]', R.plugin) },
   // Plugins run as root with the mounts, devices and capabilities they ask for.
   PluginCreate: { body: 'stream', guard: pluginGuard, escalating: true, tenant: 'refuse' },
   GetPluginPrivileges: REFUSED,
   PluginPull: { body: 'json', guard: pluginGuard, escalating: true, tenant: 'refuse' },
-  PluginDelete: engineWide('plugin', 'change', 'name'),
+  // Answers with the removed plugin, its settings included.
+  PluginDelete: { ...engineWide('plugin', 'change', 'name'), response: R.plugin },
   PluginDisable: engineWide('plugin', 'change', 'name'),
   PluginEnable: { ...engineWide('plugin', 'change', 'name'), guard: pluginGuard, escalating: true },
-  PluginInspect: engineWide('plugin', 'read', 'name'),
+  PluginInspect: { ...engineWide('plugin', 'read', 'name'), response: R.plugin },
   PluginPush: engineWide('plugin', 'read', 'name'),
   PluginSet: { ...engineWide('plugin', 'change', 'name', 'json'), guard: pluginGuard, escalating: true },
   PluginUpgrade: { ...engineWide('plugin', 'change', 'name', 'json'), guard: pluginGuard, escalating: true },
-  SecretList: REFUSED,
+  SecretList: { ...REFUSED, response: under('[]', R.secret) },
   SecretCreate: REFUSED_JSON,
-  SecretInspect: engineWide('secret', 'read'),
+  SecretInspect: { ...engineWide('secret', 'read'), response: R.secret },
   SecretDelete: engineWide('secret', 'change'),
   SecretUpdate: engineWide('secret', 'change', 'id', 'json'),
-  ServiceList: REFUSED,
+  ServiceList: { ...REFUSED, response: under('[]', R.service) },
   ServiceCreate: { body: 'json', guard: serviceGuard, escalating: true, tenant: 'refuse' },
-  ServiceInspect: engineWide('service', 'read'),
+  ServiceInspect: { ...engineWide('service', 'read'), response: R.service },
   ServiceDelete: engineWide('service', 'change'),
   ServiceLogs: engineWide('service', 'read'),
   ServiceUpdate: { ...engineWide('service', 'change', 'id', 'json'), guard: serviceGuard, escalating: true },
   // BuildKit session: h2c carrying the build's files, secrets and SSH agent. A policy may allow
   // it only together with a build it allows (policy/session-rule.ts, at load).
   Session: { body: 'stream', tenant: 'shared' },
-  SwarmInspect: REFUSED,
+  SwarmInspect: { ...REFUSED, response: R.swarm },
   SwarmInit: { body: 'json', guard: swarmGuard, escalating: true, tenant: 'refuse' },
   SwarmJoin: { body: 'json', guard: swarmGuard, escalating: true, tenant: 'refuse' },
   SwarmLeave: REFUSED,
   SwarmUnlock: REFUSED_JSON,
-  SwarmUnlockkey: REFUSED,
+  SwarmUnlockkey: { ...REFUSED, response: R.unlockKey },
   SwarmUpdate: REFUSED_JSON,
   // Sizes every container and volume by name and id, and takes no filters.
-  SystemDataUsage: REFUSED,
-  TaskList: REFUSED,
-  TaskInspect: engineWide('task', 'read'),
+  SystemDataUsage: { ...REFUSED, response: R.volumes },
+  TaskList: { ...REFUSED, response: under('[]', R.task) },
+  TaskInspect: { ...engineWide('task', 'read'), response: R.task },
   TaskLogs: engineWide('task', 'read'),
   SystemVersion: SHARED,
-  VolumeList: FILTERED,
+  VolumeList: { ...FILTERED, response: R.volumes },
   VolumeCreate: { body: 'json', guard: volumeCreateGuard, escalating: true, tenant: 'label' },
   VolumePrune: FILTERED,
-  VolumeInspect: { body: 'none', target: object('volume', 'read', 'name') },
+  VolumeInspect: { body: 'none', target: object('volume', 'read', 'name'), response: R.volume },
   VolumeUpdate: { body: 'json', target: object('volume', 'change', 'name') },
   VolumeDelete: { body: 'none', target: object('volume', 'change', 'name') },
 }

@@ -22,6 +22,7 @@ import { audit, type AuditRecord } from './audit.js'
 import type { Metrics } from './metrics.js'
 import type { ApiRequest } from './types.js'
 import type { ConnectionClient } from './connection.js'
+import { redactPlan } from './redact/apply.js'
 
 /**
  * Everything a connection's requests need. server.ts builds one per listener (and per `clients:`
@@ -36,6 +37,8 @@ export interface ListenerContext {
   readonly upstream: Upstream
   readonly forwarder: Forwarder
   readonly limits: BodyLimits
+  /** Largest engine answer read whole to redact it (limits.response_bytes). */
+  readonly responseBytes: number
   /** Bytes of bodies held for inspection, shared by every listener of this dockgate. */
   readonly budget: BodyBudget
   readonly logger: Logger
@@ -218,7 +221,10 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     ctx.metrics.openStreams.inc({ kind })
     ctx.trackStream(res)
   }
-  const outcome = await ctx.forwarder.forward(req, res, api, admitted.body, admitted.filter, admitted.onEngineStatus)
+  // Only operations whose answer carries values this policy hides are read whole (redact/).
+  const plan = redactPlan(ctx.policy.redact, api.operation)
+  const redact = plan === undefined ? undefined : { plan, limitBytes: ctx.responseBytes, budget: ctx.budget }
+  const outcome = await ctx.forwarder.forward(req, res, api, { body: admitted.body, filter: admitted.filter, onStatus: admitted.onEngineStatus, redact })
   // No answer from the engine: a pending re-create is released (the hook heeds its first call only).
   admitted.onEngineStatus?.(0)
   held?.release()
@@ -233,12 +239,14 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     return
   }
   if (!outcome.ok && outcome.error) {
-    ctx.metrics.upstreamErrors.inc({ code: outcome.error.code })
+    if (outcome.error.code.startsWith('DG_UPSTREAM_')) ctx.metrics.upstreamErrors.inc({ code: outcome.error.code })
     record(ctx, req, api, started, { ...refusalFields(outcome.error), decision: 'error', rule: admitted.rule })
     sendError(res, outcome.error, req.method ?? 'GET')
     return
   }
-  record(ctx, req, api, started, passFields(admitted, res.statusCode))
+  const redacted = outcome.ok ? outcome.redacted : undefined
+  if (redacted !== undefined) for (const k of redacted) ctx.metrics.redacted.inc({ operation: api.operation.id, kind: k })
+  record(ctx, req, api, started, { ...passFields(admitted, res.statusCode), ...(redacted !== undefined && redacted.length > 0 ? { redacted } : {}) })
 }
 
 /** Handler for requests carrying `Connection: Upgrade` — same admission, then hijack. */

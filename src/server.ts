@@ -1,16 +1,15 @@
 /**
- * Wiring of one dockgate instance: a listener per configured address, each with its own policy,
- * sharing one upstream pool, logger and metrics registry. No module-level state, so tests can run
- * several instances in one process.
+ * Wiring of one dockgate instance: a listener per configured address (listener.ts), each with its
+ * own policy, sharing one upstream pool, logger and metrics registry; and the reload of all of it
+ * (reload.ts decides when, this file how). No module-level state, so tests can run several
+ * instances in one process.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http'
-import https from 'node:https'
+import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import type { TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import { createUpstream, formatAddress, type Address, type Upstream } from './upstream.js'
+import { createUpstream, formatAddress, type Address } from './upstream.js'
 export { formatAddress }
 import { createForwarder, endStream } from './forward.js'
 import { createMetrics, type Metrics } from './metrics.js'
@@ -18,54 +17,53 @@ import { BodyBudget } from './body.js'
 import { reclaimAfterBursts } from './reclaim.js'
 import { createEngineClient } from './engine-client.js'
 import { RecreateStore } from './recreate/store.js'
-import { handleClientError, handleRequest, handleUpgrade, type ListenerContext } from './pipeline.js'
-import { listen, removeSocketFile } from './listen.js'
 import { startAdmin } from './admin.js'
-import type { CompiledPolicy } from './policy/compile.js'
 import type { SelfIdentity } from './guards/types.js'
-import type { ClientEntry } from './config-clients.js'
-import { chooseClient, tcpPeer, tlsPeer, unixPeer, type Peer } from './connection.js'
-import { DockgateError } from './errors.js'
 import { peerCredentialReader, type PeerCredentialReader } from './peercred.js'
-import { TLS_MIN_VERSION, type TlsMaterial } from './tls-files.js'
-
-export interface ListenerConfig {
-  readonly address: Address
-  readonly policy: CompiledPolicy
-  /** Unix socket file mode, e.g. 0o660. */
-  readonly mode: number
-  readonly uid?: number | undefined
-  readonly gid?: number | undefined
-  /** TCP only: serve TLS (mutual TLS when `ca` is set). */
-  readonly tls?: TlsMaterial | undefined
-  /** Tenant of connections that match no `clients:` entry. */
-  readonly tenant?: string | undefined
-  /** First match decides a connection's policy and tenant (connection.ts). */
-  readonly clients?: readonly ClientEntry[] | undefined
-  /** Audit-only: policy refusals are recorded as would-deny and forwarded (admission.ts). */
-  readonly auditOnly?: boolean | undefined
-}
+import { DEFAULTS } from './config.js'
+import { openListener, type Core, type Listener, type ListenerConfig, type ServerLimits, type Shared } from './listener.js'
+export type { ListenerConfig }
 
 export interface ServerConfig {
   readonly upstream: Address
   readonly admin?: Address | undefined
-  readonly limits: ServerLimits
+  readonly limits: Omit<ServerLimits, 'responseBytes'> & { readonly responseBytes?: number }
   readonly listeners: readonly ListenerConfig[]
 }
 
-/** config.ts DEFAULTS documents each. */
-export interface ServerLimits {
-  readonly bodyBytes: number
-  readonly bodyTimeoutMs: number
-  readonly bodyBudgetBytes: number
-  readonly lookupTimeoutMs: number
+/** What a reload changed, by listener address. */
+export interface ReloadSummary {
+  readonly added: readonly string[]
+  readonly removed: readonly string[]
+  readonly updated: readonly string[]
+  /** What could not be applied after the new addresses were bound (a TLS listener that could not take its port back, a socket file's mode). */
+  readonly problems: readonly string[]
 }
 
 export interface RunningDockgate {
   readonly metrics: Metrics
+  /**
+   * Applies a new, already validated configuration to the next request (reload.ts). New
+   * addresses are bound first: when one cannot be, nothing changes and this rejects. Open streams
+   * and hijacked sessions continue under the configuration that admitted them.
+   */
+  reload(config: ServerConfig): Promise<ReloadSummary>
   /** Stop accepting, end open streams, remove socket files. */
   close(graceMs?: number): Promise<void>
 }
+
+/** Several listeners may ask for any free port (`tcp://…:0`): each is its own. */
+function keysOf(listeners: readonly ListenerConfig[]): string[] {
+  const seen = new Map<string, number>()
+  return listeners.map((l) => {
+    const key = formatAddress(l.address)
+    const n = seen.get(key) ?? 0
+    seen.set(key, n + 1)
+    return l.address.kind === 'tcp' && l.address.port === 0 ? `${key}#${n}` : key
+  })
+}
+
+const limitsOf = (c: ServerConfig): ServerLimits => ({ ...c.limits, responseBytes: c.limits.responseBytes ?? DEFAULTS.responseBytes })
 
 export async function startDockgate(
   config: ServerConfig,
@@ -79,180 +77,149 @@ export async function startDockgate(
     clock?: () => number
   },
 ): Promise<RunningDockgate> {
-  const upstream: Upstream = createUpstream(config.upstream)
-  const forwarder = createForwarder(upstream)
-  const engine = createEngineClient(upstream, config.limits.lookupTimeoutMs)
-  const budget = new BodyBudget(config.limits.bodyBudgetBytes, reclaimAfterBursts())
-  // Shared by every listener: a removal is remembered under the policy that made it (recreate/).
-  const recreate = new RecreateStore(deps.clock)
   const metrics = createMetrics(deps.registry, { processMetrics: deps.processMetrics ?? true })
-  const self = deps.self ?? { ids: [], names: [] }
-  const servers: Array<{ server: http.Server; address: Address }> = []
-  const sockets = new Set<Socket>()
-  const hijacked = new Set<Duplex>()
-  const streaming = new Set<ServerResponse>()
+  const shared: Shared = {
+    logger: deps.logger,
+    metrics,
+    budget: new BodyBudget(config.limits.bodyBudgetBytes, reclaimAfterBursts()),
+    self: deps.self ?? { ids: [], names: [] },
+    reader: deps.peerCredentials ?? peerCredentialReader(),
+    // Shared by every listener and kept across reloads: a removal is remembered under the policy that made it.
+    recreate: new RecreateStore(deps.clock),
+    sockets: new Set<Socket>(),
+    hijacked: new Set<Duplex>(),
+    streaming: new Set<ServerResponse>(),
+  }
+  const makeCore = (c: ServerConfig, reuse?: Core): Core => {
+    const limits = limitsOf(c)
+    if (reuse !== undefined && formatAddress(reuse.upstream.address) === formatAddress(c.upstream) && reuse.limits.lookupTimeoutMs === limits.lookupTimeoutMs) return { ...reuse, limits }
+    const upstream = createUpstream(c.upstream)
+    return { upstream, forwarder: createForwarder(upstream), engine: createEngineClient(upstream, limits.lookupTimeoutMs), limits }
+  }
+  let core = makeCore(config)
+  /** Cores replaced by reloads: their pools serve the streams they opened until those end. */
+  const retiredCores: Core[] = []
+  const listeners = new Map<string, Listener>()
+  let admin: { address: Address; close: () => Promise<void> } | undefined
 
-  const reader = deps.peerCredentials ?? peerCredentialReader()
-  announcePeerCredentials(config.listeners, reader, deps.logger)
+  announcePeerCredentials(config.listeners, shared.reader, deps.logger)
+  const startAdminAt = async (address: Address): Promise<{ address: Address; close: () => Promise<void> }> => {
+    const started = await startAdmin(address, { registry: metrics.registry, upstream: () => core.upstream })
+    deps.logger.info(`admin endpoints (/metrics, /healthz, /readyz) on ${formatAddress(address)}`)
+    return { address, close: started.close }
+  }
 
-  const started: Array<() => Promise<void>> = []
   try {
-    for (const l of config.listeners) {
-      const name = formatAddress(l.address)
-      const base: Omit<ListenerContext, 'client'> = {
-        listener: name,
-        policy: l.policy,
-        admission: { policy: l.policy, self, engine, mode: l.auditOnly === true ? 'audit' : 'enforce', bodyLimit: config.limits.bodyBytes, recreate },
-        upstream,
-        forwarder,
-        limits: { bytes: config.limits.bodyBytes, timeoutMs: config.limits.bodyTimeoutMs },
-        budget,
-        logger: deps.logger.child({ listener: name, policy: l.policy.name }),
-        metrics,
-        self,
-        trackStream: (res) => {
-          streaming.add(res)
-          res.once('close', () => streaming.delete(res))
-        },
-      }
-      const contextOf = connectionContexts(base, l, deps.logger)
-      const wantGroups = (l.clients ?? []).some((c) => c.match.kind === 'gid')
-      const httpOptions: http.ServerOptions = {
-        // Streams (events, logs -f, build uploads) last as long as they last: no request or idle
-        // timeouts on them. Headers must still arrive promptly.
-        requestTimeout: 0,
-        headersTimeout: 60_000,
-        keepAliveTimeout: 65_000,
-        // Engine API paths and registry auth headers can be long; 64 KiB like Go's default 1 MiB is not needed.
-        maxHeaderSize: 65_536,
-        // pipeline.ts refuses a missing Host with a JSON message, for upgrade requests too.
-        requireHostHeader: false,
-        noDelay: true,
-      }
-      const tls = l.address.kind === 'tcp' ? l.tls : undefined
-      const server: http.Server = tls === undefined ? http.createServer(httpOptions) : https.createServer({
-        ...httpOptions,
-        cert: tls.cert,
-        key: tls.key,
-        minVersion: TLS_MIN_VERSION,
-        // As node:http does for plain sockets: a client's FIN ends only its direction. The docker CLI
-        // half-closes a hijacked TLS connection with a bare TCP FIN (moby client/hijack.go,
-        // tlsClientCon.CloseWrite); without this, node's TLSSocket would close both ways and the
-        // container's output would be lost.
-        allowHalfOpen: true,
-        // Mutual TLS: with a client CA, a client without a certificate it signed fails the handshake.
-        ...(tls.ca === undefined ? {} : { ca: tls.ca, requestCert: true, rejectUnauthorized: true }),
-      })
-      server.timeout = 0
-      server.on('connection', (s: Socket) => {
-        sockets.add(s)
-        s.once('close', () => sockets.delete(s))
-        // Peer credentials are read here, in the tick the connection was accepted (peercred.ts).
-        if (l.address.kind === 'unix') contextOf.set(s, unixPeer(s, reader, wantGroups))
-        else if (tls === undefined) contextOf.set(s, tcpPeer(s))
-      })
-      if (tls !== undefined) {
-        server.on('secureConnection', (s: TLSSocket) => contextOf.set(s, tlsPeer(s)))
-        server.on('tlsClientError', (err: NodeJS.ErrnoException, s: TLSSocket) => {
-          deps.logger.info({ listener: name, client: { address: s.remoteAddress, port: s.remotePort }, err: err.code ?? err.message }, `TLS handshake refused on ${name}`)
-        })
-      }
-      server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-        void handleRequest(contextOf.get(req.socket), req, res)
-      })
-      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        hijacked.add(socket)
-        socket.once('close', () => hijacked.delete(socket))
-        void handleUpgrade(contextOf.get(socket), req, socket, head)
-      })
-      server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-        deps.logger.debug({ err: err.code ?? err.message }, 'malformed HTTP request')
-        handleClientError(contextOf.get(socket), err, socket)
-      })
-      await listen(server, l.address, { mode: l.mode, uid: l.uid, gid: l.gid })
-      servers.push({ server, address: l.address })
-      const how = tls === undefined ? '' : tls.ca === undefined ? ' over TLS' : ' over mutual TLS'
-      const who = (l.clients ?? []).map((c) => `, ${c.label} (${c.match.kind}) → ${c.policy.name}`).join('')
-      deps.logger.info({ listener: name, policy: l.policy.name }, `listening on ${name}${how} with policy ${l.policy.name}${who}`)
+    for (const [i, key] of keysOf(config.listeners).entries()) {
+      const l = config.listeners[i]!
+      listeners.set(key, await openListener(l, core, shared))
+      announce(l, deps.logger)
     }
-    if (config.admin) {
-      const admin = await startAdmin(config.admin, { registry: metrics.registry, upstream })
-      started.push(admin.close)
-      deps.logger.info(`admin endpoints (/metrics, /healthz, /readyz) on ${formatAddress(config.admin)}`)
-    }
+    if (config.admin) admin = await startAdminAt(config.admin)
   } catch (err) {
-    for (const { server, address } of servers) {
-      server.close()
-      removeSocketFile(address)
-    }
-    for (const stop of started) await stop()
-    upstream.close()
+    for (const l of listeners.values()) l.stop()
+    await admin?.close()
+    core.upstream.close()
     throw err
   }
 
-  async function close(graceMs = 5_000): Promise<void> {
-    for (const { server, address } of servers) {
-      server.close()
-      removeSocketFile(address)
+  async function reload(next: ServerConfig): Promise<ReloadSummary> {
+    announcePeerCredentials(next.listeners.filter((l) => !listeners.has(formatAddress(l.address))), shared.reader, deps.logger)
+    const nextCore = makeCore(next, core)
+    const keys = keysOf(next.listeners)
+    // 1. Bind what is new; if anything cannot be bound, undo and change nothing.
+    const opened = new Map<string, Listener>()
+    let nextAdmin = admin
+    try {
+      for (const [i, key] of keys.entries()) {
+        if (!listeners.has(key)) opened.set(key, await openListener(next.listeners[i]!, nextCore, shared))
+      }
+      const adminKey = next.admin === undefined ? undefined : formatAddress(next.admin)
+      if (adminKey !== (admin === undefined ? undefined : formatAddress(admin.address))) nextAdmin = next.admin === undefined ? undefined : await startAdminAt(next.admin)
+    } catch (err) {
+      for (const l of opened.values()) l.stop()
+      if (nextAdmin !== admin) await nextAdmin?.close()
+      if (nextCore.upstream !== core.upstream) nextCore.upstream.close()
+      throw err
     }
-    for (const { server } of servers) server.closeIdleConnections()
-    // End open streams cleanly: a streamed response gets its terminating chunk, a hijacked
-    // connection a FIN; clients see the end of the stream rather than a reset.
-    for (const res of streaming) endStream(res)
-    for (const s of hijacked) s.end()
-    const deadline = Date.now() + graceMs
-    while (sockets.size > 0 && Date.now() < deadline) {
-      // A keep-alive connection whose last response just ended (a stream ended above, a plain
-      // request that was in flight) is idle now: close it rather than wait for the client.
-      for (const { server } of servers) server.closeIdleConnections()
-      await new Promise((r) => setTimeout(r, 20))
+    // 2. Commit: the next request sees the new configuration.
+    shared.budget.setLimit(next.limits.bodyBudgetBytes)
+    const updated: string[] = []
+    const problems: string[] = []
+    for (const [i, key] of keys.entries()) {
+      const l = listeners.get(key)
+      if (l === undefined) continue
+      try {
+        await l.update(next.listeners[i]!, nextCore)
+        updated.push(l.name)
+      } catch (err) {
+        problems.push(`${l.name}: ${(err as Error).message}`)
+      }
     }
-    for (const s of sockets) s.destroy()
-    for (const stop of started) await stop()
-    forwarder.close()
-    upstream.close()
+    const removed: string[] = []
+    for (const [key, l] of listeners) {
+      if (keys.includes(key)) continue
+      l.remove()
+      listeners.delete(key)
+      removed.push(l.name)
+    }
+    for (const [key, l] of opened) {
+      listeners.set(key, l)
+      announce(l.config, deps.logger)
+    }
+    if (nextAdmin !== admin) {
+      await admin?.close()
+      admin = nextAdmin
+    }
+    if (nextCore.upstream !== core.upstream) {
+      retireUpstream(core)
+      retiredCores.push(core)
+    }
+    core = nextCore
+    return { added: [...opened.values()].map((l) => l.name), removed, updated, problems }
   }
 
-  return { metrics, close }
-}
+  async function close(graceMs = 5_000): Promise<void> {
+    for (const l of listeners.values()) l.stop()
+    for (const l of listeners.values()) l.closeIdle()
+    // End open streams cleanly: a streamed response gets its terminating chunk, a hijacked
+    // connection a FIN; clients see the end of the stream rather than a reset.
+    for (const res of shared.streaming) endStream(res)
+    for (const s of shared.hijacked) s.end()
+    const deadline = Date.now() + graceMs
+    while (shared.sockets.size > 0 && Date.now() < deadline) {
+      // A keep-alive connection whose last response just ended (a stream ended above, a plain
+      // request that was in flight) is idle now: close it rather than wait for the client.
+      for (const l of listeners.values()) l.closeIdle()
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    for (const s of shared.sockets) s.destroy()
+    await admin?.close()
+    for (const c of [core, ...retiredCores]) {
+      c.forwarder.close()
+      c.upstream.close()
+    }
+  }
 
-/** Per-connection contexts of one listener: set when a connection is identified, got per request. */
-interface ConnectionContexts {
-  set(socket: object, peer: Peer): void
-  /** The connection's context; a connection never identified (a bug) gets one that refuses. */
-  get(socket: object): ListenerContext
+  return { metrics, reload, close }
 }
 
 /**
- * One context per `clients:` entry (its policy, and a logger bound to that policy's name) is made
- * once here; a connection's context is the one of its entry, or the listener's, with its client.
+ * An upstream a reload replaced: it keeps the connections of the streams it carries, and no
+ * idle ones (http.Agent keeps none beyond maxFreeSockets; `freeSockets` is its documented list).
  */
-function connectionContexts(base: Omit<ListenerContext, 'client'>, l: ListenerConfig, logger: Logger): ConnectionContexts {
-  const clients = l.clients ?? []
-  const byEntry = new Map(clients.map((e) => [e, {
-    ...base,
-    policy: e.policy,
-    admission: { ...base.admission, policy: e.policy },
-    logger: logger.child({ listener: base.listener, policy: e.policy.name }),
-  }]))
-  const contexts = new WeakMap<object, ListenerContext>()
-  const lost: ListenerContext = {
-    ...base,
-    client: {
-      peer: { transport: 'unix', error: 'connection was never identified' },
-      audit: { error: 'connection was never identified' },
-      refusal: new DockgateError('DG_INTERNAL', 'internal error in dockgate: this connection was never identified; the request was not forwarded'),
-    },
-  }
-  return {
-    set(socket, peer) {
-      const client = chooseClient(peer, clients, l.tenant)
-      const ctx = (client.entry && byEntry.get(client.entry)) || base
-      // A tenant is the connection's (its entry's, else the listener's): its requests are kept to the tenant's objects (admission.ts).
-      contexts.set(socket, { ...ctx, client, ...(client.tenant === undefined ? {} : { admission: { ...ctx.admission, tenant: client.tenant } }) })
-    },
-    get: (socket) => contexts.get(socket) ?? lost,
-  }
+function retireUpstream(core: Core): void {
+  const agent = core.upstream.agent
+  agent.maxFreeSockets = 0
+  for (const list of Object.values(agent.freeSockets)) for (const s of list ?? []) s.destroy()
+}
+
+function announce(l: ListenerConfig, logger: Logger): void {
+  const name = formatAddress(l.address)
+  const tls = l.address.kind === 'tcp' ? l.tls : undefined
+  const how = tls === undefined ? '' : tls.ca === undefined ? ' over TLS' : ' over mutual TLS'
+  const who = (l.clients ?? []).map((c) => `, ${c.label} (${c.match.kind}) → ${c.policy.name}`).join('')
+  logger.info({ listener: name, policy: l.policy.name }, `listening on ${name}${how} with policy ${l.policy.name}${who}`)
 }
 
 /** Says at start what peer credentials mean here: unavailable, and whom that refuses. */

@@ -19,6 +19,7 @@ import { compileGuardRules, DEFAULT_GUARD_RULES } from '../guards/rules.js'
 import type { CompiledPolicy, CompiledRule } from '../policy/compile.js'
 import { prepareDecisions } from '../policy/decide.js'
 import { deepFreeze } from '../policy/freeze.js'
+import { NO_REDACTION } from '../policy/redact.js'
 import type { Problem } from '../problems.js'
 import type { Setting } from '../args.js'
 import {
@@ -143,6 +144,8 @@ export function derivePolicy(values: ReadonlyMap<string, boolean>, problems: Pro
     rules,
     guards,
     unguarded: false,
+    // Tecnativa's proxy hands responses out as they are; CONTAINERS=1 POST=1 users re-create containers.
+    redact: NO_REDACTION,
     warnings: [],
   })
   prepareDecisions(policy)

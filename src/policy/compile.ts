@@ -17,6 +17,7 @@ import { compileGlob, looksLikeGlob, operationsMatching, type CompiledGlob } fro
 import { guardsValid, parsePolicy, type PolicyDoc, type RuleDoc } from './load.js'
 import { listPresets, presetDir, resolvePolicyRef, type PolicyRef } from './presets.js'
 import { sessionProblems } from './session-rule.js'
+import { foldRedact, type RedactRules } from './redact.js'
 
 /** One rule, ready for decide(). */
 export interface CompiledRule {
@@ -44,6 +45,8 @@ export interface CompiledPolicy {
   readonly guards: GuardRules
   /** Body guards off: only via the shipped `full` preset. The start-up code warns loudly. */
   readonly unguarded: boolean
+  /** What the engine's responses never carry out (redact.ts); folded through `extends:`. */
+  readonly redact: RedactRules
   /** Meaning-check findings that do not stop dockgate (e.g. a rule that repeats another). */
   readonly warnings: readonly Problem[]
 }
@@ -218,6 +221,7 @@ export class PolicyLoader {
       rules: rules.map((r) => r.rule),
       guards,
       unguarded,
+      redact: foldRedact(order.map((e) => e.doc?.redact)),
       warnings: tidy.warnings,
     })
     prepareDecisions(policy)

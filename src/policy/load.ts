@@ -7,6 +7,7 @@ import { basename } from 'node:path'
 import { guardRulesSchema } from '../guards/rules.js'
 import { createAjv, parseYaml, schemaProblems, type JsonPath, type Problem, type YamlFile } from '../problems.js'
 import { isShippedFull } from './presets.js'
+import { parseRedact, type RedactDoc } from './redact.js'
 
 /** A rule target as written: an operationId or `METHOD /glob`, with where it is. */
 export interface TargetDoc {
@@ -39,6 +40,8 @@ export interface PolicyDoc {
   readonly guards?: unknown
   /** `unguarded: true`, accepted only in the shipped `full` preset. */
   readonly unguarded: boolean
+  /** The kinds of response values its `redact:` sets (redact.ts); undefined when it has none. */
+  readonly redact?: RedactDoc
 }
 
 /** Policy and rule names appear in messages, logs and metric labels: keep them plain. */
@@ -71,6 +74,8 @@ export const policySchema: Readonly<Record<string, unknown>> = {
     },
     guards: { $ref: GUARDS_ID },
     unguarded: { type: 'boolean' },
+    // Checked by redact.ts, which names the kinds and suggests the nearest for a misspelt one.
+    redact: { type: ['string', 'array', 'object'] },
   },
 }
 
@@ -157,6 +162,8 @@ export function parsePolicy(text: string, file: string, display: string): { doc?
       ? ext.flatMap((e, i) => (typeof e === 'string' && e !== '' ? [{ ref: e, path: ['extends', i] }] : []))
       : []
 
+  const redact = 'redact' in raw ? parseRedact(raw['redact'], yaml, problems) : undefined
+
   const doc: PolicyDoc = {
     file,
     yaml,
@@ -166,6 +173,7 @@ export function parsePolicy(text: string, file: string, display: string): { doc?
     unguarded: raw['unguarded'] === true && isShippedFull(file),
     ...(typeof raw['description'] === 'string' ? { description: raw['description'] } : {}),
     ...('guards' in raw ? { guards: raw['guards'] } : {}),
+    ...(redact === undefined ? {} : { redact }),
   }
   return { doc, problems }
 }

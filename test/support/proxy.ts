@@ -41,6 +41,7 @@ export interface TestProxyOptions {
   mode?: 'enforce' | 'audit'
   /** dockgate's clock (ms), for the re-create window. */
   clock?: () => number
+  responseBytes?: number
 }
 
 export async function startProxy(opts: TestProxyOptions): Promise<TestProxy> {
@@ -64,6 +65,7 @@ export async function startProxy(opts: TestProxyOptions): Promise<TestProxy> {
         bodyTimeoutMs: opts.bodyTimeoutMs ?? 30_000,
         bodyBudgetBytes: opts.bodyBudgetBytes ?? 128 * 1024 * 1024,
         lookupTimeoutMs: opts.lookupTimeoutMs ?? 10_000,
+        ...(opts.responseBytes === undefined ? {} : { responseBytes: opts.responseBytes }),
       },
       listeners: [{ address: { kind: 'unix', path: socket }, policy, mode: 0o660, auditOnly: opts.mode === 'audit' }],
     },

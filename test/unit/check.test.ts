@@ -18,6 +18,8 @@ describe('dockgate check', () => {
     ['old API version', ['--policy', 'container-operator', 'POST', '/v1.23/containers/x/start'], 1, /DG_DENY_API_VERSION/],
     ['canonical form shown', ['GET', '/v1.41/%63ontainers/json?all=1&&'], 0, /forwarded as: GET \/v1\.41\/containers\/json\?all=1\n/],
     ['unguarded policy says so', ['--policy', 'full', 'POST', '/containers/create'], 0, /body guards are OFF/],
+    ['redaction is named, with its fields', ['GET', '/containers/x/json'], 0, /\nthe answer is redacted: container_env \(Config\.Env\); log_options \(HostConfig\.LogConfig\.Config\); volume_options \(HostConfig\.Mounts\[\]\.VolumeOptions\.DriverConfig\.Options\)\n$/],
+    ['no redaction without it', ['--policy', 'container-operator', 'GET', '/containers/x/json'], 0, /forwarded as: GET \/containers\/x\/json\n$/],
   ])('%s', async (_name, args, code, pattern) => {
     const r = await run(args)
     expect(r.code).toBe(code)

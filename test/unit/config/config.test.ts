@@ -46,7 +46,7 @@ describe('defaults', () => {
     expect(c).toMatchObject({
       upstream: { kind: 'unix', path: '/var/run/docker.sock' },
       logLevel: 'info',
-      limits: { bodyBytes: 1048576, bodyTimeoutMs: 30000, bodyBudgetBytes: 134217728, lookupTimeoutMs: 10000 },
+      limits: { bodyBytes: 1048576, bodyTimeoutMs: 30000, bodyBudgetBytes: 134217728, lookupTimeoutMs: 10000, responseBytes: 33554432 },
       warnings: [],
     })
     expect(c.admin).toBeUndefined()
@@ -59,7 +59,7 @@ describe('defaults', () => {
     expect(DEFAULTS).toEqual({
       upstream: 'unix:///var/run/docker.sock', policy: 'read-only', listen: 'unix:///var/run/dockgate.sock',
       logLevel: 'info', socketMode: 0o660, bodyBytes: 1024 * 1024, bodyTimeoutMs: 30_000,
-      bodyBudgetBytes: 128 * 1024 * 1024, lookupTimeoutMs: 10_000,
+      bodyBudgetBytes: 128 * 1024 * 1024, lookupTimeoutMs: 10_000, responseBytes: 32 * 1024 * 1024,
     })
   })
 
@@ -105,7 +105,7 @@ describe('the config file', () => {
       `${C}/broken-keys.yaml:1:1: upstrem: unknown key "upstrem" (did you mean upstream? allowed keys: upstream, admin, log_level, limits, listeners)`,
       `${C}/broken-keys.yaml:2:12: log_level: unknown log level "verbose"; use fatal, error, warn, info, debug, trace, silent`,
       `${C}/broken-keys.yaml:3:23: limits.body_bytes: must be at least 1, not 0`,
-      `${C}/broken-keys.yaml:3:26: limits.body_timout_ms: unknown key "body_timout_ms" (did you mean body_timeout_ms? allowed keys: body_bytes, body_timeout_ms, body_budget_bytes, lookup_timeout_ms)`,
+      `${C}/broken-keys.yaml:3:26: limits.body_timout_ms: unknown key "body_timout_ms" (did you mean body_timeout_ms? allowed keys: body_bytes, body_timeout_ms, body_budget_bytes, lookup_timeout_ms, response_bytes)`,
       `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, owner, group, tls, tenant, clients)`,
       `${C}/broken-keys.yaml:7:5: listeners[1]: missing key "listen"`,
     ]],
@@ -294,7 +294,7 @@ describe('invalid flags and variables, each with its message', () => {
       `${C}/broken-keys.yaml:1:1: upstrem: unknown key "upstrem" (did you mean upstream? allowed keys: upstream, admin, log_level, limits, listeners)`,
       // log_level in the file is overridden by --log-level, so its bad value is not read
       `${C}/broken-keys.yaml:3:23: limits.body_bytes: must be at least 1, not 0`,
-      `${C}/broken-keys.yaml:3:26: limits.body_timout_ms: unknown key "body_timout_ms" (did you mean body_timeout_ms? allowed keys: body_bytes, body_timeout_ms, body_budget_bytes, lookup_timeout_ms)`,
+      `${C}/broken-keys.yaml:3:26: limits.body_timout_ms: unknown key "body_timout_ms" (did you mean body_timeout_ms? allowed keys: body_bytes, body_timeout_ms, body_budget_bytes, lookup_timeout_ms, response_bytes)`,
       `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, owner, group, tls, tenant, clients)`,
       `${C}/broken-keys.yaml:7:5: listeners[1]: missing key "listen"`,
     ])

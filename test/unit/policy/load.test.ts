@@ -39,7 +39,7 @@ describe('broken policy files: every problem, exactly as printed', () => {
     ['unknown keys, at the key, with the allowed ones', 'broken/unknown-key.yaml', [
       `${F}/broken/unknown-key.yaml:3:5: rules[0].alow: unknown key "alow" (did you mean allow? allowed keys: allow, deny, name)`,
       `${F}/broken/unknown-key.yaml:5:5: rules[1].nmae: unknown key "nmae" (did you mean name? allowed keys: allow, deny, name)`,
-      `${F}/broken/unknown-key.yaml:6:1: descripton: unknown key "descripton" (did you mean description? allowed keys: name, description, extends, rules, guards, unguarded)`,
+      `${F}/broken/unknown-key.yaml:6:1: descripton: unknown key "descripton" (did you mean description? allowed keys: name, description, extends, rules, guards, unguarded, redact)`,
     ]],
     ['duplicate YAML keys (the last would silently win)', 'broken/duplicate-key.yaml', [
       `${F}/broken/duplicate-key.yaml:3:5: duplicate key "allow"`,
