@@ -76,7 +76,7 @@ describe.each(Object.keys(TOOL_CALLS).filter((p) => reads(p).length > 0).sort())
     }
     const direct = await engineRequest(engineSocket, c.method, target)
     const through = await engineRequest(proxy.socket, c.method, target)
-    expect(through.body.toString()).not.toContain('dockgate:')
+    expect(through.body.toString()).not.toContain('"message":"dockgate:') // an image tagged dockgate:test may be listed
     expect(through.status).toBe(direct.status)
   })
 })
