@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs'
 import pino, { type Logger } from 'pino'
+import { createLogDestination } from './log-destination.js'
 import { check } from './check.js'
 import { learn } from './learn/command.js'
 import { loadConfig } from './config.js'
@@ -65,7 +66,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, early?: Early
     return 0
   }
   const config = loaded
-  const logger: Logger = pino({ level: config.logLevel, base: { service: 'dockgate' } })
+  // Allowed requests' audit records are written in batches (log-destination.ts): off the hot path.
+  const logger: Logger = pino({ level: config.logLevel, base: { service: 'dockgate' } }, createLogDestination())
   announceConfig(config, logger)
   // From here on SIGHUP reloads (reload.ts); one that comes while dockgate is still starting is
   // done as soon as it has started. Without a handler, node would exit 129 and leave the sockets.
