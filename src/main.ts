@@ -7,8 +7,6 @@
 import { readFileSync } from 'node:fs'
 import pino, { type Logger } from 'pino'
 import { createLogDestination } from './log-destination.js'
-import { check } from './check.js'
-import { learn } from './learn/command.js'
 import { loadConfig } from './config.js'
 import { ConfigError, formatProblem } from './problems.js'
 import { startDockgate, type RunningDockgate } from './server.js'
@@ -16,7 +14,6 @@ import { announceConfig, createReloader, type Reloader } from './reload.js'
 import { formatAddress } from './upstream.js'
 import { ListenError } from './listen.js'
 import { discoverSelf } from './self.js'
-import { healthcheck } from './healthcheck.js'
 import { currentIdentity, probeEngine } from './engine-probe.js'
 import { watchEngine } from './engine-watch.js'
 import { prepareSocketDirs, type SocketPlan } from './socket-dir.js'
@@ -31,15 +28,22 @@ export interface EarlyHup {
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv, early?: EarlyHup): Promise<number> {
+  // The subcommands are loaded when asked for: serving needs none of them (learn's YAML writer,
+  // check's and healthcheck's TLS client), and each module loaded costs RSS for the whole run.
   if (argv[0] === 'check') {
+    const { check } = await import('./check.js')
     return check(argv.slice(1), env, {
       out: (s) => process.stdout.write(s),
       err: (s) => process.stderr.write(s),
       stdin: () => readFileSync(0),
     })
   }
-  if (argv[0] === 'healthcheck') return healthcheck(argv.slice(1), env, { out: (s) => process.stdout.write(s) })
+  if (argv[0] === 'healthcheck') {
+    const { healthcheck } = await import('./healthcheck.js')
+    return healthcheck(argv.slice(1), env, { out: (s) => process.stdout.write(s) })
+  }
   if (argv[0] === 'learn') {
+    const { learn } = await import('./learn/command.js')
     return learn(argv.slice(1), {
       out: (s) => process.stdout.write(s),
       err: (s) => process.stderr.write(s),
