@@ -47,6 +47,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --cpu-prof DIR       run dockgate under node --cpu-prof, profiles written to DIR
   --node-args=ARGS     extra node flags for the dockgate processes (e.g. --node-args=--optimize-for-size)
   --dockgate-args=ARGS extra dockgate flags for every dockgate process (e.g. --dockgate-args='--log-level warn')
+  --peer-node-args=ARGS node flags for dockgate=DIR peers instead of --node-args (A/B of node flags)
   --out FILE           JSON results (default bench/results/latest.json)
 `
 
@@ -80,6 +81,7 @@ function parseOptions(argv) {
       'cpu-prof': { type: 'string' },
       'node-args': { type: 'string' },
       'dockgate-args': { type: 'string' },
+      'peer-node-args': { type: 'string' },
       peer: { type: 'string', multiple: true },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -122,6 +124,7 @@ function parseOptions(argv) {
     cpuProf: values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined,
     nodeArgs: (values['node-args'] ?? '').split(' ').filter(Boolean),
     dockgateArgs: (values['dockgate-args'] ?? '').split(' ').filter(Boolean),
+    peerNodeArgs: values['peer-node-args'] === undefined ? undefined : values['peer-node-args'].split(' ').filter(Boolean),
     peers: parsePeers(values.peer),
     out: resolve(values.out ?? join(ROOT, 'bench/results/latest.json')),
   })
@@ -231,7 +234,8 @@ async function setup(opts) {
   cleanups.push(() => ctx.samplers.dockgate.stop())
   ctx.peers = []
   for (const spec of opts.peers) {
-    const p = await startPeer(spec, { engineSocket: engine.socket, dir: work, log, nodeArgs, dockgateArgs: args })
+    const peerNodeArgs = opts.peerNodeArgs === undefined ? nodeArgs : [...opts.peerNodeArgs, ...(opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : [])]
+    const p = await startPeer(spec, { engineSocket: engine.socket, dir: work, log, nodeArgs: peerNodeArgs, dockgateArgs: args })
     cleanups.push(() => p.stop())
     ctx.peers.push({ name: p.name, kind: p.kind, socket: p.socket, pid: p.pid, version: p.version, peer: true, ...(p.operator ? { operator: { ...p.operator, peer: true } } : {}) })
     ctx.samplers[p.name] = rssSampler(p.pid)

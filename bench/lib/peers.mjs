@@ -15,6 +15,7 @@ import { startHaproxy, wrapChild } from './haproxy.mjs'
 import { startDockgate } from './dockgate.mjs'
 
 const BARE = fileURLToPath(new URL('./bare-proxy.mjs', import.meta.url))
+let seq = 0
 
 /** Parses `--peer` values (repeatable, comma lists) into specs `{ kind, name, dir? }`. */
 export function parsePeers(values = []) {
@@ -48,7 +49,8 @@ export async function startPeer(spec, { engineSocket, dir, log, nodeArgs = [], d
     return { kind: 'bare', ...(await wrapChild({ child, name: 'bare', socket, logPath, version: `node ${process.version} node:http` })) }
   }
   const cli = join(spec.dir, 'dist/cli.js')
-  const tag = basename(spec.dir)
+  // Two peers may be the same build (an A/B of node flags): their files must not collide.
+  const tag = `${basename(spec.dir)}-${++seq}`
   const full = await startDockgate({ name: `full-${tag}`, policy: 'full', engineSocket, dir, nodeArgs, args: dockgateArgs, cli })
   let operator
   try {
