@@ -34,7 +34,22 @@ export function cachedPaths(value: unknown): JsonPath[] {
   return Array.isArray(rules) ? rules.map((_, i) => ['rules', i]) : []
 }
 
+/** When set, the cache is ignored: the build checks presets the ordinary way (withoutCache). */
+let bypass = false
+
+/** Runs `fn` with the cache ignored. */
+export function withoutCache<T>(fn: () => T): T {
+  const was = bypass
+  bypass = true
+  try {
+    return fn()
+  } finally {
+    bypass = was
+  }
+}
+
 function readCache(): PresetCache | undefined {
+  if (bypass) return undefined
   try {
     return JSON.parse(readFileSync(join(packageRoot(), PRESET_CACHE_FILE), 'utf8')) as PresetCache
   } catch {
@@ -49,7 +64,11 @@ function readCache(): PresetCache | undefined {
  */
 export function cachedPreset(file: string, text: string, display: string, schema: () => string): YamlFile | undefined {
   if (dirname(file) !== presetDir()) return undefined
-  const cache = readCache()
+  return presetFromCache(readCache(), file, text, display, schema)
+}
+
+/** cachedPreset with the cache given (tests). */
+export function presetFromCache(cache: PresetCache | undefined, file: string, text: string, display: string, schema: () => string): YamlFile | undefined {
   const entry = cache?.presets[basename(file)]
   if (cache === undefined || entry === undefined || entry.source !== text || cache.schema !== schema()) return undefined
   let parsed: YamlFile | undefined
