@@ -6,7 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import type { AuditRecord } from '../../src/audit.js'
+import { loadPolicy } from '../../src/policy/compile.js'
+import type { ServerConfig } from '../../src/server.js'
 import { docker, spawnDocker } from '../support/cli.js'
+import { metricValue } from '../support/client-parity.js'
 import { engineRequest } from '../support/engine.js'
 import { removeByPrefix } from '../support/engine-state.js'
 import { BUSYBOX_IMAGE } from '../support/images.js'
@@ -171,4 +174,29 @@ test('the docker CLI through an audit-only listener: a privileged create works, 
   expect(r.code, r.stderr).toBe(0)
   const create = audit.audits().filter((a) => a.operation === 'ContainerCreate').at(-1)
   expect(create).toMatchObject({ decision: 'would-deny', rule: 'container.privileged', violations: [PRIVILEGED_VIOLATION], status: 201 })
+})
+
+test('a reload switches a listener to audit-only and back, and the gauge follows', async () => {
+  const p = await startProxy({ policy: 'container-operator', engineSocket })
+  try {
+    const policy = loadPolicy('container-operator')
+    const config = (auditOnly: boolean): ServerConfig => ({
+      upstream: { kind: 'unix', path: engineSocket },
+      limits: { bodyBytes: 1024 * 1024, bodyTimeoutMs: 30_000, bodyBudgetBytes: 128 * 1024 * 1024, lookupTimeoutMs: 10_000 },
+      listeners: [{ address: { kind: 'unix', path: p.socket }, policy, mode: 0o660, auditOnly }],
+    })
+    const gauge = (): Promise<number> => metricValue(p.registry, 'dockgate_audit_only', { listener: p.host })
+    const create = async (name: string): Promise<number> => (await engineRequest(p.socket, 'POST', `/v1.41/containers/create?name=${PREFIX}${name}`, PRIVILEGED)).status
+    expect(await gauge()).toBe(0)
+    expect(await create('r1')).toBe(403)
+    await p.running.reload(config(true))
+    expect(await gauge()).toBe(1)
+    expect(await create('r2')).toBe(201)
+    await p.running.reload(config(false))
+    expect(await gauge()).toBe(0)
+    expect(await create('r3')).toBe(403)
+    expect(p.audits().filter((a) => a.operation === 'ContainerCreate').map((a) => a.decision)).toEqual(['deny', 'would-deny', 'deny'])
+  } finally {
+    await p.close()
+  }
 })
