@@ -228,7 +228,7 @@ describe('unix listener', () => {
   function config(path: string, mode?: number): ServerConfig {
     return {
       upstream: { kind: 'unix', path: engineSocket },
-      limits: { bodyBytes: DEFAULTS.bodyBytes, bodyTimeoutMs: DEFAULTS.bodyTimeoutMs },
+      limits: { bodyBytes: DEFAULTS.bodyBytes, bodyTimeoutMs: DEFAULTS.bodyTimeoutMs, bodyBudgetBytes: DEFAULTS.bodyBudgetBytes, lookupTimeoutMs: DEFAULTS.lookupTimeoutMs },
       listeners: [{ address: { kind: 'unix', path }, policy, mode: mode ?? DEFAULTS.socketMode }],
     }
   }

@@ -99,11 +99,11 @@ describe.each(UPDATERS)('$preset', ({ preset, v, stop }) => {
 
   // Functions of the bind directory, which exists only once the file's beforeAll ran.
   test.each([
-    ['another bind', () => ({ Binds: [`${dir}:/cfg:ro`, '/etc:/hostetc:ro'] }), {}, () => 'HostConfig.Binds[1]="/etc:/hostetc:ro" is not allowed (guard container.binds'],
-    ['the same bind writable', () => ({ Binds: [`${dir}:/cfg`] }), {}, () => `host path ${dir} may only be mounted read-only`],
-    ['another capability', () => ({ CapAdd: ['NET_ADMIN', 'SYS_ADMIN'] }), {}, () => 'HostConfig.CapAdd[1]="SYS_ADMIN" is not allowed (guard container.capabilities'],
-    ['privileged', () => ({ Privileged: true }), {}, () => 'HostConfig.Privileged=true is not allowed (guard container.privileged'],
-    ['another command', () => ({}), { Cmd: ['sh', '-c', 'cat /etc/shadow'] }, () => '(guard container.recreate: is not the removed container\'s'],
+    ['another bind', (): Record<string, unknown> => ({ Binds: [`${dir}:/cfg:ro`, '/etc:/hostetc:ro'] }), {}, (): string => 'HostConfig.Binds[1]="/etc:/hostetc:ro" is not allowed (guard container.binds'],
+    ['the same bind writable', (): Record<string, unknown> => ({ Binds: [`${dir}:/cfg`] }), {}, (): string => `host path ${dir} may only be mounted read-only`],
+    ['another capability', (): Record<string, unknown> => ({ CapAdd: ['NET_ADMIN', 'SYS_ADMIN'] }), {}, (): string => 'HostConfig.CapAdd[1]="SYS_ADMIN" is not allowed (guard container.capabilities'],
+    ['privileged', (): Record<string, unknown> => ({ Privileged: true }), {}, (): string => 'HostConfig.Privileged=true is not allowed (guard container.privileged'],
+    ['another command', (): Record<string, unknown> => ({}), { Cmd: ['sh', '-c', 'cat /etc/shadow'] }, (): string => '(guard container.recreate: is not the removed container\'s'],
   ])('an addition is refused before it reaches the engine: %s', async (what, hostOf, config, messageOf) => {
     const name = `${PREFIX}${preset}-add-${what.replaceAll(' ', '-')}`
     const host = hostOf()

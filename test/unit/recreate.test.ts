@@ -50,6 +50,9 @@ function engine(containers: ContainerInfo[]): EngineClient & { containers: Conta
     inspectExec: () => Promise.resolve(undefined),
     inspectVolume: () => Promise.resolve(undefined),
     facts: () => Promise.resolve(FACTS),
+    listContainers: () => Promise.reject(new Error('not used by the re-create check')),
+    listNetworks: () => Promise.reject(new Error('not used by the re-create check')),
+    createVolume: () => Promise.reject(new Error('not used by the re-create check')),
   }
 }
 

@@ -131,7 +131,7 @@ describe('presets decide as documented', () => {
   const events = loadPolicy('events-only')
   const full = loadPolicy('full')
 
-  test.each<[string, string, boolean, boolean, boolean, boolean]>([
+  test.each<[string, boolean, boolean, boolean, boolean]>([
     // request, read-only, container-operator, events-only, full
     ['HEAD /_ping', true, true, true, true],
     ['GET /version', true, true, true, true],
