@@ -31,15 +31,45 @@ export function createLogger(level: LogLevel | string, destination?: Destination
   // pino-pretty is a dependency used only for a terminal; loaded synchronously so that the first
   // start-up line is already formatted. Synchronous writes: a refusal is on screen at once.
   const require = createRequire(import.meta.url)
-  const prettyFactory = require('pino-pretty') as (o: Record<string, unknown>) => DestinationStream
+  let prettyFactory: (o: Record<string, unknown>) => DestinationStream
+  try {
+    prettyFactory = require('pino-pretty') as typeof prettyFactory
+  } catch {
+    // Installed without it (a trimmed image): JSON lines, as for a pipe.
+    return destination === undefined ? pino(loggerOptions(level)) : pino(loggerOptions(level), destination)
+  }
   const stream = prettyFactory({
     sync: true,
     colorize: process.stdout.isTTY === true,
     translateTime: 'SYS:HH:MM:ss.l',
-    ignore: 'pid,hostname,service',
+    // An audit record reads as one line (prettyMessage); other fields of other lines are shown as pino-pretty shows them.
+    ignore: 'pid,hostname,service,audit',
+    messageFormat: prettyMessage,
     ...(destination === undefined ? {} : { destination }),
   })
   return pino(loggerOptions(level), stream)
+}
+
+/** `deny ContainerCreate busybox — POST /v1.41/containers/create, uid 1000 on unix:///…, policy p, rule r, 403, 2.1 ms: reason`. */
+export function prettyMessage(log: Record<string, unknown>, messageKey: string): string {
+  const msg = String(log[messageKey] ?? '')
+  const a = log['audit']
+  if (a === null || typeof a !== 'object') return msg
+  const r = a as Record<string, unknown>
+  const c = (r['client'] ?? {}) as Record<string, unknown>
+  const who = c['subject'] ?? (c['uid'] !== undefined ? `uid ${String(c['uid'])}` : c['address']) ?? 'unknown client'
+  const parts = [
+    `${String(r['method'])} ${r['version'] === undefined ? '' : `/v${String(r['version'])}`}${String(r['path'])}`,
+    `${String(who)} on ${String(r['listener'])}`,
+    `policy ${String(r['policy'])}`,
+    ...(r['rule'] === undefined ? [] : [`rule ${String(r['rule'])}`]),
+    ...(r['status'] === undefined ? [] : [String(r['status'])]),
+    ...(r['durationMs'] === undefined ? [] : [`${String(r['durationMs'])} ms`]),
+    ...(r['bytesOut'] === undefined ? [] : [`${String(r['bytesIn'])}/${String(r['bytesOut'])} bytes in/out`]),
+    `id ${String(r['id'])}`,
+  ]
+  const reason = r['reason'] === undefined ? '' : `: ${String(r['reason'])}`
+  return `${msg} — ${parts.join(', ')}${reason}`
 }
 
 /**

@@ -27,12 +27,20 @@ describe('createLogger', () => {
     expect(s.text().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['written'])
   })
 
-  test('for a terminal: human-readable lines (pino-pretty), not JSON', () => {
+  test('for a terminal: human-readable lines (pino-pretty), an audit record on one line', () => {
     const s = sink()
-    createLogger('info', s.stream, { pretty: true }).warn({ audit: { decision: 'deny', operation: 'ContainerCreate' } }, 'deny ContainerCreate busybox')
-    const text = s.text()
-    expect(text).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] WARN: deny ContainerCreate busybox\n/)
-    expect(text).toContain('"decision": "deny"')
-    expect(() => JSON.parse(text)).toThrow()
+    const logger = createLogger('info', s.stream, { pretty: true })
+    logger.warn({
+      audit: {
+        id: 'abc123-7', listener: 'unix:///run/a.sock', policy: 'container-operator', client: { uid: 1000, gid: 1000, pid: 42 }, method: 'POST', path: '/containers/create', version: '1.41',
+        operation: 'ContainerCreate', object: 'busybox', decision: 'deny', rule: 'container.privileged', reason: 'HostConfig.Privileged=true is not allowed', status: 403, bytesIn: 300, bytesOut: 200, durationMs: 2.5,
+      },
+    }, 'deny ContainerCreate busybox')
+    logger.info({ reload: { result: 'success' } }, 'configuration reloaded')
+    const lines = s.text().split('\n')
+    expect(lines[0]).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] WARN: deny ContainerCreate busybox — POST \/v1\.41\/containers\/create, uid 1000 on unix:\/\/\/run\/a\.sock, policy container-operator, rule container\.privileged, 403, 2\.5 ms, 300\/200 bytes in\/out, id abc123-7: HostConfig\.Privileged=true is not allowed$/)
+    expect(lines[1]).toMatch(/^\[[\d:.]+\] INFO: configuration reloaded$/)
+    // Other fields of other lines are still shown.
+    expect(lines[2]).toBe('    reload: {')
   })
 })
