@@ -20,7 +20,7 @@ import { DockgateError, isDockgateError } from './errors.js'
 import { sendError, sendErrorRaw } from './respond.js'
 import { audit } from './audit.js'
 import type { Metrics } from './metrics.js'
-import { record, recordStart, startTrack, type Outcome } from './record.js'
+import { noteObject, record, recordStart, startTrack, type Outcome } from './record.js'
 import type { ApiRequest } from './types.js'
 import type { ConnectionClient } from './connection.js'
 import { redactPlan } from './redact/apply.js'
@@ -182,7 +182,7 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     admitted = result instanceof Promise ? await result : result
   } catch (err) {
     held?.release()
-    t.body = held?.bytes
+    noteObject(t, held?.bytes)
     if (!isDockgateError(err) && req.destroyed) {
       // The client left while its body was being read: nothing was forwarded.
       record(ctx, req, t, api, { decision: 'aborted', reason: 'the client closed the connection before its request was complete' })
@@ -201,7 +201,7 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     return
   }
   api = admitted.api
-  t.body = admitted.body ?? held?.bytes
+  noteObject(t, admitted.body ?? held?.bytes)
   const kind = api.operation.stream
   if (kind !== 'none') {
     // On record before anything is forwarded: a stream that lasts hours is seen while it lasts.

@@ -23,8 +23,8 @@ export interface Track {
   readonly socket: Duplex
   /** The request as first normalised (the client's names), for `object`. */
   first: ApiRequest | undefined
-  /** The body dockgate read, for a create's `Image` (never logged itself). */
-  body: Buffer | undefined
+  /** What the request acts on (audit-object.ts), once known; else found from the request when recorded. */
+  object: string | undefined
   /** Set once the start record of a stream or session is written. */
   streaming: Exclude<StreamKind, 'none'> | undefined
 }
@@ -37,8 +37,13 @@ interface Counted {
   readonly bytesWritten?: number
 }
 
+/** Notes what the request acts on while its body is at hand (a create's Image); the body is not kept. */
+export function noteObject(t: Track, body: Buffer | undefined): void {
+  if (t.first !== undefined) t.object = objectOf(t.first, body)
+}
+
 export function startTrack(socket: Duplex): Track {
-  return { id: nextRequestId(), started: performance.now(), socket, first: undefined, body: undefined, streaming: undefined }
+  return { id: nextRequestId(), started: performance.now(), socket, first: undefined, object: undefined, streaming: undefined }
 }
 
 function bytes(socket: Duplex): { bytesIn: number; bytesOut: number } | undefined {
@@ -51,7 +56,7 @@ function bytes(socket: Duplex): { bytesIn: number; bytesOut: number } | undefine
 
 function base(ctx: ListenerContext, req: IncomingMessage, t: Track, api: ApiRequest | undefined): AuditRecord {
   const named = t.first ?? api
-  const object = named === undefined ? undefined : objectOf(named, t.body)
+  const object = t.object ?? (named === undefined ? undefined : objectOf(named))
   return {
     id: t.id,
     listener: ctx.listener,
