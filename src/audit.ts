@@ -60,8 +60,13 @@ export function nextRequestId(): string {
   return `${PREFIX}-${counter.toString(36)}`
 }
 
+/** The level of a record: info for allowed (and aborted), warn for refused and would-deny, error for failures. */
+export function auditLevel(decision: Decision): 'info' | 'warn' | 'error' {
+  return decision === 'allow' || decision === 'aborted' ? 'info' : decision === 'error' ? 'error' : 'warn'
+}
+
 export function audit(logger: Logger, record: AuditRecord): void {
-  const level = record.decision === 'allow' || record.decision === 'aborted' ? 'info' : record.decision === 'error' ? 'error' : 'warn'
+  const level = auditLevel(record.decision)
   const phase = record.phase === undefined ? '' : ` (${record.phase})`
   logger[level]({ audit: record }, `${record.decision} ${record.operation}${record.object === undefined ? '' : ` ${record.object}`}${phase}`)
   // A refusal, a would-deny and the start of a stream or session are written now, not when a buffer fills.

@@ -18,7 +18,7 @@ import type { Forwarder } from './forward.js'
 import type { Upstream } from './upstream.js'
 import { DockgateError, isDockgateError } from './errors.js'
 import { sendError, sendErrorRaw } from './respond.js'
-import { audit } from './audit.js'
+import { audit, nextRequestId } from './audit.js'
 import type { Metrics } from './metrics.js'
 import { noteObject, record, recordStart, startTrack, type Outcome } from './record.js'
 import type { ApiRequest } from './types.js'
@@ -151,8 +151,7 @@ export function handleClientError(ctx: ListenerContext, err: NodeJS.ErrnoExcepti
   const why = err.reason ?? err.message
   const e = new DockgateError('DG_REQ_MALFORMED_HTTP', `malformed HTTP request: ${why} (${err.code ?? 'parse error'}); nothing was forwarded`)
   const operation = 'unknown'
-  const t = startTrack(socket)
-  audit(ctx.auditLogger, { id: t.id, listener: ctx.listener, policy: ctx.policy.name, client: ctx.client.audit, method: '', path: '', operation, ...refusalFields(e), durationMs: 0 })
+  audit(ctx.auditLogger, { id: nextRequestId(), listener: ctx.listener, policy: ctx.policy.name, client: ctx.client.audit, method: '', path: '', operation, ...refusalFields(e), durationMs: 0 })
   ctx.metrics.requests.inc({ listener: ctx.listener, policy: ctx.policy.name, operation, decision: 'deny', code: e.code })
   sendErrorRaw(socket, e)
   // Then close both ways, as node:http does for its own 400s: the request whose body broke may be

@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { audit, nextRequestId, type AuditRecord } from './audit.js'
+import { audit, auditLevel, nextRequestId, type AuditRecord } from './audit.js'
 import { objectOf } from './audit-object.js'
 import { NO_CODE } from './metrics.js'
 import type { ListenerContext } from './pipeline.js'
@@ -18,7 +18,8 @@ export type Outcome = Partial<AuditRecord> & Pick<AuditRecord, 'decision'>
 
 /** One request being recorded. */
 export interface Track {
-  readonly id: string
+  /** Given when the first record is written (requests whose records are not written need none). */
+  id: string | undefined
   readonly started: number
   readonly socket: Duplex
   /** The request as first normalised (the client's names), for `object`. */
@@ -29,12 +30,15 @@ export interface Track {
   streaming: Exclude<StreamKind, 'none'> | undefined
 }
 
-/** Byte counters of each connection at the end of its last recorded request. */
-const MARKS = new WeakMap<object, { read: number; written: number }>()
+/** Byte counters of each connection at the end of its last recorded request (own properties: no per-request allocation). */
+const READ_MARK = Symbol('dockgate.bytesReadMark')
+const WRITTEN_MARK = Symbol('dockgate.bytesWrittenMark')
 
 interface Counted {
   readonly bytesRead?: number
   readonly bytesWritten?: number
+  [READ_MARK]?: number
+  [WRITTEN_MARK]?: number
 }
 
 /** Notes what the request acts on while its body is at hand (a create's Image); the body is not kept. */
@@ -43,22 +47,26 @@ export function noteObject(t: Track, body: Buffer | undefined): void {
 }
 
 export function startTrack(socket: Duplex): Track {
-  return { id: nextRequestId(), started: performance.now(), socket, first: undefined, object: undefined, streaming: undefined }
+  return { id: undefined, started: performance.now(), socket, first: undefined, object: undefined, streaming: undefined }
 }
 
+/** Bytes read and written on the connection since its last recorded request; moves the marks. */
 function bytes(socket: Duplex): { bytesIn: number; bytesOut: number } | undefined {
   const s = socket as Duplex & Counted
-  if (typeof s.bytesRead !== 'number' || typeof s.bytesWritten !== 'number') return undefined
-  const mark = MARKS.get(socket) ?? { read: 0, written: 0 }
-  MARKS.set(socket, { read: s.bytesRead, written: s.bytesWritten })
-  return { bytesIn: s.bytesRead - mark.read, bytesOut: s.bytesWritten - mark.written }
+  const read = s.bytesRead
+  const written = s.bytesWritten
+  if (typeof read !== 'number' || typeof written !== 'number') return undefined
+  const out = { bytesIn: read - (s[READ_MARK] ?? 0), bytesOut: written - (s[WRITTEN_MARK] ?? 0) }
+  s[READ_MARK] = read
+  s[WRITTEN_MARK] = written
+  return out
 }
 
 function base(ctx: ListenerContext, req: IncomingMessage, t: Track, api: ApiRequest | undefined): AuditRecord {
   const named = t.first ?? api
   const object = t.object ?? (named === undefined ? undefined : objectOf(named))
   return {
-    id: t.id,
+    id: (t.id ??= nextRequestId()),
     listener: ctx.listener,
     policy: ctx.policy.name,
     client: ctx.client.audit,
@@ -79,23 +87,26 @@ function count(ctx: ListenerContext, operation: string, fields: Outcome): void {
 /** The only record of a request that did not stream (refused, failed, or a plain answer), or the end of one that did. */
 export function record(ctx: ListenerContext, req: IncomingMessage, t: Track, api: ApiRequest | undefined, fields: Outcome): void {
   const durationMs = Math.round((performance.now() - t.started) * 1000) / 1000
-  const rec: AuditRecord = { ...base(ctx, req, t, api), ...fields, ...bytes(t.socket), durationMs, ...(t.streaming === undefined ? {} : { phase: 'end' as const }) }
-  audit(ctx.auditLogger, rec)
+  const counted = bytes(t.socket)
+  const operation = api?.operation.id ?? 'unknown'
+  // At a level that drops this record (a bench at warn, allowed requests), nothing of it is built.
+  if (ctx.auditLogger.isLevelEnabled(auditLevel(fields.decision))) {
+    audit(ctx.auditLogger, { ...base(ctx, req, t, api), ...fields, ...counted, durationMs, ...(t.streaming === undefined ? {} : { phase: 'end' as const }) })
+  }
   const kind = t.streaming
   if (kind === undefined) {
-    count(ctx, rec.operation, fields)
-    ctx.metrics.duration.observe({ listener: ctx.listener, operation: rec.operation, decision: fields.decision }, durationMs / 1000)
+    count(ctx, operation, fields)
+    ctx.metrics.duration.observe({ listener: ctx.listener, operation, decision: fields.decision }, durationMs / 1000)
     return
   }
   ctx.metrics.openStreams.dec({ listener: ctx.listener, kind })
-  ctx.metrics.streamDuration.observe({ listener: ctx.listener, kind, operation: rec.operation }, durationMs / 1000)
+  ctx.metrics.streamDuration.observe({ listener: ctx.listener, kind, operation }, durationMs / 1000)
 }
 
 /** A stream or session passed admission: its start record, written at once (audit.ts), before anything is forwarded. */
 export function recordStart(ctx: ListenerContext, req: IncomingMessage, t: Track, api: ApiRequest, kind: Exclude<StreamKind, 'none'>, fields: Outcome): void {
-  const rec: AuditRecord = { ...base(ctx, req, t, api), ...fields, phase: 'start' }
-  audit(ctx.auditLogger, rec)
-  count(ctx, rec.operation, fields)
+  if (ctx.auditLogger.isLevelEnabled(auditLevel(fields.decision))) audit(ctx.auditLogger, { ...base(ctx, req, t, api), ...fields, phase: 'start' })
+  count(ctx, api.operation.id, fields)
   ctx.metrics.openStreams.inc({ listener: ctx.listener, kind })
   t.streaming = kind
 }
