@@ -43,7 +43,8 @@ interface Counted {
 
 /** Notes what the request acts on while its body is at hand (a create's Image); the body is not kept. */
 export function noteObject(t: Track, body: Buffer | undefined): void {
-  if (t.first !== undefined) t.object = objectOf(t.first, body)
+  // Only a body can add to what the path and query say (base() finds those when it writes the record).
+  if (body !== undefined && body.length > 0 && t.first !== undefined) t.object = objectOf(t.first, body)
 }
 
 export function startTrack(socket: Duplex): Track {
