@@ -35,9 +35,9 @@ export const FLAGS: readonly FlagSpec[] = [
   { key: 'tlsCert', flag: '--tls-cert', env: 'DOCKGATE_TLS_CERT', metavar: 'FILE', repeatable: false, help: 'serve tcp:// listeners over TLS with this PEM certificate (chain); needs --tls-key' },
   { key: 'tlsKey', flag: '--tls-key', env: 'DOCKGATE_TLS_KEY', metavar: 'FILE', repeatable: false, help: 'the PEM private key of --tls-cert' },
   { key: 'tlsCa', flag: '--tls-ca', env: 'DOCKGATE_TLS_CA', metavar: 'FILE', repeatable: false, help: 'mutual TLS: only clients with a certificate signed by these PEM CAs may connect' },
+  { key: 'auditOnly', flag: '--audit-only', env: 'DOCKGATE_AUDIT_ONLY', metavar: '', repeatable: false, boolean: true, help: 'every listener decides as usual, and what its policy would refuse is forwarded and recorded as would-deny instead (variable: 1/true/0/false)' },
   { key: 'socketMode', flag: '--socket-mode', env: 'DOCKGATE_SOCKET_MODE', metavar: 'MODE', repeatable: false, help: 'file mode of the unix sockets that set none in the config file, like 0660' },
   { key: 'socketOwner', flag: '--socket-owner', env: 'DOCKGATE_SOCKET_OWNER', metavar: 'USER', repeatable: false, help: 'owner (name or uid) of the unix sockets that set none in the config file' },
-  { key: 'auditOnly', flag: '--audit-only', env: 'DOCKGATE_AUDIT_ONLY', metavar: '', repeatable: false, boolean: true, help: 'every listener decides as usual but refuses nothing: what its policy would refuse is forwarded and recorded as would-deny (variable: 1/true/0/false)' },
   { key: 'socketGroup', flag: '--socket-group', env: 'DOCKGATE_SOCKET_GROUP', metavar: 'GROUP', repeatable: false, help: 'group (name or gid) of the unix sockets that set none in the config file' },
 ]
 

@@ -114,7 +114,7 @@ describe('--audit-only on the command line', () => {
   })
 
   test('the help lists it with its variable', () => {
-    expect(usage()).toMatch(/\n {2}--audit-only {2,}every listener decides as usual but refuses nothing: .*; env DOCKGATE_AUDIT_ONLY\n/)
+    expect(usage()).toMatch(/\n {2}--audit-only {2,}every listener decides as usual, and what its policy would refuse is forwarded .*; env DOCKGATE_AUDIT_ONLY\n/)
   })
 })
 
