@@ -5,7 +5,8 @@
  * `file:line:col: message` lines — never a stack trace.
  */
 import { readFileSync } from 'node:fs'
-import pino, { type Logger } from 'pino'
+import type { Logger } from 'pino'
+import { createLogger } from './log.js'
 import { check } from './check.js'
 import { learn } from './learn/command.js'
 import { loadConfig } from './config.js'
@@ -65,7 +66,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, early?: Early
     return 0
   }
   const config = loaded
-  const logger: Logger = pino({ level: config.logLevel, base: { service: 'dockgate' } })
+  const logger: Logger = createLogger(config.logLevel)
   announceConfig(config, logger)
   // From here on SIGHUP reloads (reload.ts); one that comes while dockgate is still starting is
   // done as soon as it has started. Without a handler, node would exit 129 and leave the sockets.

@@ -174,7 +174,7 @@ describe('a shared unix socket: a policy per uid', () => {
 
   test('the metrics separate the clients by policy only, not by uid', async () => {
     const text = await proxy.running.metrics.registry.metrics()
-    expect(text).toMatch(/dockgate_requests_total\{decision="allow",operation="ContainerCreate",policy="container-operator",code=""\} [1-9]/)
+    expect(text).toMatch(/dockgate_requests_total\{listener="unix:\/\/[^"]+",policy="container-operator",operation="ContainerCreate",decision="allow",code="none"\} [1-9]/)
     expect(text).not.toMatch(/uid|pid|alice/)
   })
 })

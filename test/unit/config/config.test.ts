@@ -106,7 +106,7 @@ describe('the config file', () => {
       `${C}/broken-keys.yaml:2:12: log_level: unknown log level "verbose"; use fatal, error, warn, info, debug, trace, silent`,
       `${C}/broken-keys.yaml:3:23: limits.body_bytes: must be at least 1, not 0`,
       `${C}/broken-keys.yaml:3:26: limits.body_timout_ms: unknown key "body_timout_ms" (did you mean body_timeout_ms? allowed keys: body_bytes, body_timeout_ms, body_budget_bytes, lookup_timeout_ms, response_bytes)`,
-      `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, owner, group, tls, tenant, clients)`,
+      `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, socket_mode, owner, group, tls, tenant, clients)`,
       `${C}/broken-keys.yaml:7:5: listeners[1]: missing key "listen"`,
     ]],
     ['duplicate YAML key', 'broken-syntax.yaml', [
@@ -295,7 +295,7 @@ describe('invalid flags and variables, each with its message', () => {
       // log_level in the file is overridden by --log-level, so its bad value is not read
       `${C}/broken-keys.yaml:3:23: limits.body_bytes: must be at least 1, not 0`,
       `${C}/broken-keys.yaml:3:26: limits.body_timout_ms: unknown key "body_timout_ms" (did you mean body_timeout_ms? allowed keys: body_bytes, body_timeout_ms, body_budget_bytes, lookup_timeout_ms, response_bytes)`,
-      `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, owner, group, tls, tenant, clients)`,
+      `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, socket_mode, owner, group, tls, tenant, clients)`,
       `${C}/broken-keys.yaml:7:5: listeners[1]: missing key "listen"`,
     ])
   })
