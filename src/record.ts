@@ -30,17 +30,6 @@ export interface Track {
   streaming: Exclude<StreamKind, 'none'> | undefined
 }
 
-/** Byte counters of each connection at the end of its last recorded request (own properties: no per-request allocation). */
-const READ_MARK = Symbol('dockgate.bytesReadMark')
-const WRITTEN_MARK = Symbol('dockgate.bytesWrittenMark')
-
-interface Counted {
-  readonly bytesRead?: number
-  readonly bytesWritten?: number
-  [READ_MARK]?: number
-  [WRITTEN_MARK]?: number
-}
-
 /** Notes what the request acts on while its body is at hand (a create's Image); the body is not kept. */
 export function noteObject(t: Track, body: Buffer | undefined): void {
   // Only a body can add to what the path and query say (base() finds those when it writes the record).
@@ -51,15 +40,24 @@ export function startTrack(socket: Duplex): Track {
   return { id: undefined, started: performance.now(), socket, first: undefined, object: undefined, streaming: undefined }
 }
 
+/**
+ * Byte counters of each connection at the end of its last recorded request: one object per
+ * connection, kept beside the socket (no fields added to node's objects).
+ */
+const MARKS = new WeakMap<Duplex, { read: number; written: number }>()
+
 /** Bytes read and written on the connection since its last recorded request; moves the marks. */
 function bytes(socket: Duplex): { bytesIn: number; bytesOut: number } | undefined {
-  const s = socket as Duplex & Counted
-  const read = s.bytesRead
-  const written = s.bytesWritten
+  const { bytesRead: read, bytesWritten: written } = socket as Duplex & { readonly bytesRead?: number; readonly bytesWritten?: number }
   if (typeof read !== 'number' || typeof written !== 'number') return undefined
-  const out = { bytesIn: read - (s[READ_MARK] ?? 0), bytesOut: written - (s[WRITTEN_MARK] ?? 0) }
-  s[READ_MARK] = read
-  s[WRITTEN_MARK] = written
+  let mark = MARKS.get(socket)
+  if (mark === undefined) {
+    mark = { read: 0, written: 0 }
+    MARKS.set(socket, mark)
+  }
+  const out = { bytesIn: read - mark.read, bytesOut: written - mark.written }
+  mark.read = read
+  mark.written = written
   return out
 }
 
