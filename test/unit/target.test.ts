@@ -142,10 +142,10 @@ describe('checkTargets against an engine', () => {
   })
 
   test.each([
-    ['exec into a privileged admin container', 'POST', '/containers/admin-priv/exec', 'DG_DENY_TARGET', /container admin-priv has HostConfig\.Privileged=true/],
+    ['exec into a privileged admin container', 'POST', '/containers/admin-priv/exec', 'DG_DENY_TARGET', /^ContainerExec denied by policy "container-operator": container admin-priv has what this policy does not allow in a container it creates: HostConfig\.Privileged=true needs guards\.container\.privileged \(guard container\.privileged; it is false in this policy\)$/],
     ['attach to a container with /proc unmasked', 'POST', '/containers/unmasked/attach', 'DG_DENY_TARGET', /HostConfig\.MaskedPaths=\[\]/],
     ['exec into a container that mounts a bind-backed volume', 'POST', '/containers/binder/exec', 'DG_DENY_TARGET', /volume rootvol/],
-    ['start a privileged exec someone else created', 'POST', `/exec/${'2'.repeat(64)}/start`, 'DG_DENY_TARGET', /exec 222222222222 \(in container web\) has Privileged=true.*in an exec it creates/],
+    ['start a privileged exec someone else created', 'POST', `/exec/${'2'.repeat(64)}/start`, 'DG_DENY_TARGET', /^ExecStart denied by policy "container-operator": exec 222222222222 \(in container web\) has what this policy does not allow in an exec it creates: Privileged=true needs guards\.exec\.privileged \(guard exec\.privileged; it is false in this policy\)$/],
     ['start an exec in dockgate', 'POST', `/exec/${'3'.repeat(64)}/start`, 'DG_DENY_SELF', /own container/],
     ['kill dockgate by a name it cannot know', 'POST', '/containers/renamed-proxy/kill', 'DG_DENY_SELF', /own container/],
     ['stop dockgate by /name', 'POST', '/containers//renamed-proxy/stop'.replace('//', '/'), 'DG_DENY_SELF', /own container/],

@@ -1,0 +1,99 @@
+/**
+ * What an operation refusal says: the operation by route and operationId, which policy refused
+ * it, and what would allow it — the policy line to add (or the deny rule in the way) and the
+ * shipped presets that already allow it. The docker CLI prints the message verbatim, so it has
+ * to tell a user what to do without the README at hand.
+ *
+ *   POST /containers/{id}/kill (ContainerKill) is not allowed by policy "read-only"
+ *   → hint: to allow it add "ContainerKill" to an allow: list in a policy that extends read-only
+ *           (presets with it: autoheal, container-operator, …)
+ */
+import { allOperations } from '../endpoints.js'
+import type { Operation } from '../types.js'
+import { PolicyLoader, type CompiledPolicy } from './compile.js'
+import { decide, type Decision } from './decide.js'
+import { listPresets, presetPath } from './presets.js'
+
+/** How many presets a hint names before `…`. */
+const MAX_PRESETS = 3
+
+/** Presets never suggested: `full` turns every guard off, and is never the way to allow one operation. */
+const NOT_SUGGESTED: ReadonlySet<string> = new Set(['full'])
+
+/** The general-purpose presets, named before the presets made for one tool, narrowest first. */
+const GENERAL: readonly string[] = ['events-only', 'read-only', 'container-operator', 'ci']
+
+/** The refusal's two parts: what was refused (the message) and what would allow it (the hint). */
+export interface OperationAdvice {
+  readonly message: string
+  readonly hint: string
+}
+
+export function operationAdvice(policy: CompiledPolicy, op: Operation, decision: Decision): OperationAdvice {
+  const what = `${op.method} ${op.template} (${op.id})`
+  if (decision.rule !== undefined) {
+    // A deny rule matched: no allow can win over it (decide.ts).
+    return {
+      message: `${what} is denied by policy "${policy.name}": ${decision.reason}`,
+      hint: `to allow it take ${op.id} out of rule ${decision.rule} (a deny wins over every allow)`,
+    }
+  }
+  const presets = presetsAllowing(op.id)
+  const listed = presets.length === 0
+    ? ' (no preset has it)'
+    : ` (presets with it: ${presets.slice(0, MAX_PRESETS).join(', ')}${presets.length > MAX_PRESETS ? ', …' : ''})`
+  const where = isPreset(policy)
+    ? `an allow: list in a policy that extends ${policy.name}`
+    : 'the policy\'s allow: list'
+  return {
+    message: `${what} is not allowed by policy "${policy.name}"`,
+    hint: `to allow it add "${op.id}" to ${where}${listed}`,
+  }
+}
+
+function isPreset(policy: CompiledPolicy): boolean {
+  return policy.source === presetPath(policy.name)
+}
+
+let byOperation: ReadonlyMap<string, readonly string[]> | undefined
+
+/**
+ * The shipped presets (but `full`) that allow an operation: the general ones first (GENERAL), then
+ * the tool presets narrowest first (fewest operations allowed), then by name. Every preset is
+ * loaded once, on the first refusal that asks.
+ */
+export function presetsAllowing(id: string): readonly string[] {
+  byOperation ??= indexPresets()
+  return byOperation.get(id) ?? []
+}
+
+function indexPresets(): Map<string, readonly string[]> {
+  const loader = new PolicyLoader()
+  const ops = allOperations()
+  const sized: Array<{ name: string; allowed: Set<string> }> = []
+  for (const name of listPresets()) {
+    if (NOT_SUGGESTED.has(name)) continue
+    const policy = loader.load(name).policy
+    if (policy === undefined) continue // a broken preset is reported where it is used
+    const allowed = new Set<string>()
+    for (const op of ops) {
+      const d = decide(policy, { method: op.method, path: op.template.replace(/\{[^}]+\}/g, 'x'), operation: op })
+      if (d.allow && d.rule !== undefined) allowed.add(op.id)
+    }
+    sized.push({ name, allowed })
+  }
+  const rank = (name: string): number => {
+    const i = GENERAL.indexOf(name)
+    return i < 0 ? GENERAL.length : i
+  }
+  sized.sort((a, b) => rank(a.name) - rank(b.name) || a.allowed.size - b.allowed.size || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const out = new Map<string, string[]>()
+  for (const { name, allowed } of sized) {
+    for (const id of allowed) {
+      const list = out.get(id)
+      if (list === undefined) out.set(id, [name])
+      else list.push(name)
+    }
+  }
+  return out
+}
