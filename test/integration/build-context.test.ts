@@ -188,7 +188,7 @@ describe('through dockgate (container-operator + ImageBuild, guards at their def
     const r = await docker(['build', '-t', `${PREFIX}refused-${cli}`, ctx], { host: guarded.host, cli, env: { DOCKER_BUILDKIT: '0' } })
     expect(r.code, r.stderr).toBe(1)
     expect(r.stderr).toContain(
-      `Error response from daemon: dockgate: ImageBuild denied by policy "dg-build": Dockerfile line 2: ADD source="${url}" is not allowed (guard build.fetch_urls: the engine fetches ${url}; allow with guards.build.fetch_urls: true) [DG_DENY_BODY]`,
+      `Error response from daemon: dockgate: ImageBuild denied by policy "dg-build": Dockerfile line 2: ADD source="${url}" is refused because the engine fetches ${url}; it needs guards.build.fetch_urls: true (guard build.fetch_urls; it is false in this policy) [DG_DENY_BODY]`,
     )
     // The engine received the archive without its end marker, and the request was cut short.
     const upstream = await upstreamBuild(start)
