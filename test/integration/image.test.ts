@@ -218,6 +218,11 @@ describe('socket directories and owners: clear errors at start, exit code 2', ()
       `dockgate: directory /run/other does not exist, and dockgate (uid ${IMAGE_UID}) may not create it in /run (owned by uid 0, group 0, mode 0755): create it first (install -d -m 0755 -o ${IMAGE_UID} /run/other)`],
     ['an owner the image\'s user cannot give', (d: string) => ['-v', `${d}:/run/dockgate`, '-e', 'DOCKGATE_LISTEN=unix:///run/dockgate/docker.sock', '-e', 'DOCKGATE_SOCKET_OWNER=1001'], IMAGE_UID,
       `dockgate: cannot give /run/dockgate/docker.sock to uid 1001: dockgate runs as uid ${IMAGE_UID} without CAP_CHOWN. Run dockgate as uid 1001, or leave the owner unset and let the socket's group and mode decide (a group dockgate is a member of, see --group-add)`],
+    // A name: resolved inside the image through getent (its /etc/passwd has root and dockgate).
+    ['an owner by name the image\'s user cannot give', (d: string) => ['-v', `${d}:/run/dockgate`, '-e', 'DOCKGATE_LISTEN=unix:///run/dockgate/docker.sock', '-e', 'DOCKGATE_SOCKET_OWNER=root'], IMAGE_UID,
+      `dockgate: cannot give /run/dockgate/docker.sock to uid 0: dockgate runs as uid ${IMAGE_UID} without CAP_CHOWN. Run dockgate as uid 0, or leave the owner unset and let the socket's group and mode decide (a group dockgate is a member of, see --group-add)`],
+    ['an owner name the image does not know', (d: string) => ['-v', `${d}:/run/dockgate`, '-e', 'DOCKGATE_LISTEN=unix:///run/dockgate/docker.sock', '-e', 'DOCKGATE_SOCKET_OWNER=nobody-here'], IMAGE_UID,
+      'dockgate: DOCKGATE_SOCKET_OWNER: unknown user "nobody-here": `getent passwd nobody-here` finds none (it asks /etc/passwd and any LDAP, SSSD or other NSS source of this host)'],
   ] as const)('%s', async (what, args, dirUid, message) => {
     const c = name(`dir-${what.length}`)
     const d = hostDir(dirUid)
@@ -228,7 +233,7 @@ describe('socket directories and owners: clear errors at start, exit code 2', ()
 })
 
 describe('what the image holds', () => {
-  test('node, its libraries, dockgate and its production dependencies; no shell, no npm, no CA bundle', async () => {
+  test('node, getent, their libraries, dockgate and its production dependencies; no shell, no npm, no CA bundle', async () => {
     const c = name('files')
     await dockerOk(engine, ['create', '--name', c, '--label', LABEL, '--network', 'none', DOCKGATE_IMAGE])
     const exported = await engineRequest(engine, 'GET', `/containers/${c}/export`, undefined, { timeoutMs: 120_000 })
@@ -238,6 +243,8 @@ describe('what the image holds', () => {
     const tops = [...new Set(list.filter((f) => !engineAdds.test(f)).map((f) => f.split('/')[0]))].sort()
     expect(tops).toEqual(['app', 'etc', 'lib', 'lib64', 'run', 'usr'])
     expect(list).toContain('usr/local/bin/node')
+    // Socket owner and group names are resolved through NSS with getent (src/nss.ts).
+    expect(list).toContain('usr/bin/getent')
     expect(list).toContain('app/dist/cli.js')
     expect(list).toContain('app/policies/read-only.yaml')
     expect(list.filter((f) => f.startsWith('etc/') && !engineAdds.test(f)).sort()).toEqual(['etc/', 'etc/group', 'etc/passwd'])
