@@ -34,8 +34,8 @@ export function operationAdvice(policy: CompiledPolicy, op: Operation, decision:
   if (decision.rule !== undefined) {
     // A deny rule matched: no allow can win over it (decide.ts).
     return {
-      message: `${what} is denied by policy "${policy.name}": ${decision.reason}`,
-      hint: `to allow it take ${op.id} out of rule ${decision.rule} (a deny wins over every allow)`,
+      message: `${what} is ${decision.reason} of policy "${policy.name}"`,
+      hint: `to allow it narrow or remove rule ${decision.rule} (a deny wins over every allow)`,
     }
   }
   const presets = presetsAllowing(op.id)

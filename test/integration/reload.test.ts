@@ -174,7 +174,7 @@ describe('one dockgate, reloaded while it serves', () => {
 
     const ps = await docker(['ps'], { host: `unix://${a}` })
     expect(ps.code).toBe(1)
-    expect(ps.stderr).toContain('dockgate: GET /containers/json (ContainerList) is denied by policy "ops": denied by rule no-list (deny ContainerList) [DG_DENY_OPERATION]; to allow it take ContainerList out of rule no-list (a deny wins over every allow)')
+    expect(ps.stderr).toContain('dockgate: GET /containers/json (ContainerList) is denied by rule no-list (deny ContainerList) of policy "ops" [DG_DENY_OPERATION]; to allow it narrow or remove rule no-list (a deny wins over every allow)')
     // The same connection as before the reload: its next request is decided by the new policy.
     await kept.write('GET /containers/json HTTP/1.1\r\nHost: docker\r\n\r\n')
     const [, second] = await kept.waitResponses(2)

@@ -40,8 +40,8 @@ describe('an operation refusal says what would allow it', () => {
   test('a deny rule: names the rule, and that no allow can win over it', async () => {
     const policy = compilePolicyText('rules:\n  - allow: [ContainerList]\n  - name: no-list\n    deny: [ContainerList]\n', { file: 'ops.yaml' })
     expect(await refusal(policy, 'GET', '/containers/json')).toBe(
-      'dockgate: GET /containers/json (ContainerList) is denied by policy "ops": denied by rule no-list (deny ContainerList) [DG_DENY_OPERATION]; ' +
-      'to allow it take ContainerList out of rule no-list (a deny wins over every allow)',
+      'dockgate: GET /containers/json (ContainerList) is denied by rule no-list (deny ContainerList) of policy "ops" [DG_DENY_OPERATION]; ' +
+      'to allow it narrow or remove rule no-list (a deny wins over every allow)',
     )
   })
 
