@@ -6,7 +6,7 @@
  *
  *   POST /containers/{id}/kill (ContainerKill) is not allowed by policy "read-only"
  *   → hint: to allow it add "ContainerKill" to an allow: list in a policy that extends read-only
- *           (presets with it: autoheal, container-operator, …)
+ *           (presets with it: container-operator, ci, acme-companion, …)
  */
 import { allOperations } from '../endpoints.js'
 import type { Operation } from '../types.js'
