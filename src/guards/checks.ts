@@ -141,8 +141,8 @@ export function checkResources(c: Check, fields: Fields): void {
 
 /** An image reference against guards.container.images. */
 export function checkImage(c: Check, field: string, image: string): void {
-  const problem = imageRefProblem(image, c.rules.container.images)
-  if (problem !== undefined) c.findings.add('container.image', field, image, `${problem} (guards.container.images)`)
+  const problem = imageRefProblem(image, c.rules.container.images, 'guards.container.images')
+  if (problem !== undefined) c.findings.add('container.image', field, image, problem)
 }
 
 /** A logging driver (`HostConfig.LogConfig.Type`, service `LogDriver.Name`) against guards.container.log_drivers. */

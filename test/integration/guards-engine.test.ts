@@ -929,7 +929,7 @@ const LOOSENINGS: Loosening[] = [
     name: 'container.images: [busybox:*]',
     guards: () => ({ container: { images: ['busybox:*'] } }),
     allowed: [{ what: BUSYBOX_IMAGE, body: () => hc('"AutoRemove":false'), check: (c) => expect(c.Config.Image).toBe(BUSYBOX_IMAGE) }],
-    refused: [{ what: BIG_IMAGE, body: () => `{"Image":"${BIG_IMAGE}","HostConfig":{"NetworkMode":"none"}}`, mentions: () => [`Image="${BIG_IMAGE}" is not in the allowlist (guards.container.images) (guard container.image; allowed now: busybox:*)`] }],
+    refused: [{ what: BIG_IMAGE, body: () => `{"Image":"${BIG_IMAGE}","HostConfig":{"NetworkMode":"none"}}`, mentions: () => [`Image="${BIG_IMAGE}" is not in guards.container.images (guard container.image; allowed now: busybox:*)`] }],
   },
   {
     name: 'container.ulimits: [nofile]',

@@ -55,12 +55,24 @@ describe('a guard violation as a sentence: subject, value, what is wrong, guard,
     expect(describeViolation(archive!, rules())).toBe('query.path="/etc" writes into a container, which needs guards.archive.write (guard archive.write; it is false in this policy)')
     const [plugin] = check('PluginPull', '[]', { query: 'remote=vieux/sshfs' })
     expect(describeViolation(plugin!, rules())).toBe('query.remote="vieux/sshfs" is a plugin, and plugins are not allowed (guards.plugins.allow) (guard plugin.allow; allowed now: none)')
+    const [other] = check('PluginPull', '[]', { query: 'remote=evil/plugin', guards: { plugins: { allow: ['vieux/sshfs:*'] } } })
+    expect(describeViolation(other!, rules({ plugins: { allow: ['vieux/sshfs:*'] } }))).toBe('query.remote="evil/plugin" is not in guards.plugins.allow (guard plugin.allow; allowed now: vieux/sshfs:*)')
+  })
+
+  test('image references: the allowlist key and what it holds', () => {
+    const guards = { container: { images: ['busybox:*'] }, images: { pull: ['alpine:*'] } }
+    const [image] = check('ContainerCreate', '{"Image":"alpine"}', { guards })
+    expect(describeViolation(image!, rules(guards))).toBe('Image="alpine" is not in guards.container.images (guard container.image; allowed now: busybox:*)')
+    const [id] = check('ContainerCreate', `{"Image":"sha256:${'ab'.repeat(32)}"}`, { guards })
+    expect(describeViolation(id!, rules(guards))).toBe(`Image="sha256:${'ab'.repeat(32)}" is an image id, which cannot be checked against the names in guards.container.images (guard container.image; allowed now: busybox:*)`)
+    const [pull] = check('ImageCreate', undefined, { guards, query: 'fromImage=busybox&tag=1.36' })
+    expect(describeViolation(pull!, rules(guards))).toBe('query.fromImage="busybox:1.36" is not in guards.images.pull (guard image.pull; allowed now: alpine:*)')
   })
 
   test('allowedNow reads the first key a detail names; a detail that names none gets nothing', () => {
     expect(allowedNow('is not in guards.volumes.drivers', rules({ volumes: { drivers: ['local', 'nfs-*'] } }))).toBe('allowed now: local, nfs-*')
     expect(allowedNow('is not in guards.exec.users', rules({ exec: { users: ['1000'] } }))).toBe('allowed now: 1000')
-    expect(allowedNow('is not in the allowlist (guards.container.images)', rules())).toBe('allowed now: any')
+    expect(allowedNow('is not in guards.container.images', rules())).toBe('allowed now: any')
     expect(allowedNow('is not a bind specification dockgate can read', rules())).toBeUndefined()
     expect(allowedNow('is not in guards.no_such.key', rules())).toBeUndefined()
   })
