@@ -8,6 +8,8 @@
  *   → hint: to allow it add "ContainerKill" to an allow: list in a policy that extends read-only
  *           (presets with it: container-operator, ci, acme-companion, …)
  */
+import { readCompatEnv } from '../compat/tecnativa.js'
+import { FILE_ACCESS, POST, SECTIONS } from '../compat/tecnativa-vars.js'
 import { allOperations } from '../endpoints.js'
 import type { Operation } from '../types.js'
 import { PolicyLoader, type CompiledPolicy } from './compile.js'
@@ -42,13 +44,39 @@ export function operationAdvice(policy: CompiledPolicy, op: Operation, decision:
   const listed = presets.length === 0
     ? ' (no preset has it)'
     : ` (presets with it: ${presets.slice(0, MAX_PRESETS).join(', ')}${presets.length > MAX_PRESETS ? ', …' : ''})`
+  const message = `${what} is not allowed by policy "${policy.name}"`
+  if (policy.source === ENV_POLICY_SOURCE) {
+    // The policy made from Tecnativa-style variables (compat/tecnativa.ts): the variables are the line.
+    const vars = variablesFor(op)
+    const set = vars?.map((v) => `${v}=1`)
+    const how = set === undefined ? 'choose a policy with --policy' : `set ${set.length === 1 ? set[0]! : `${set.slice(0, -1).join(', ')} and ${set[set.length - 1]!}`}, or choose a policy with --policy`
+    return { message, hint: `to allow it ${how}${listed}` }
+  }
   const where = isPreset(policy)
     ? `an allow: list in a policy that extends ${policy.name}`
     : 'the policy\'s allow: list'
-  return {
-    message: `${what} is not allowed by policy "${policy.name}"`,
-    hint: `to allow it add "${op.id}" to ${where}${listed}`,
-  }
+  return { message, hint: `to allow it add "${op.id}" to ${where}${listed}` }
+}
+
+/** CompiledPolicy.source of the policy compat/tecnativa.ts makes from environment variables. */
+const ENV_POLICY_SOURCE = 'environment'
+
+/**
+ * The Tecnativa-style variables that open an operation: its section's, the file-access one where
+ * dockgate asks for it, POST=1 for a method other than GET and HEAD. Checked by making the policy
+ * those variables alone would make and deciding on the operation; undefined when they would not
+ * allow it (then the hint names no variable rather than a wrong one).
+ */
+function variablesFor(op: Operation): string[] | undefined {
+  const section = SECTIONS.find((sec) => op.template.toLowerCase().startsWith(sec.prefix))
+  if (section === undefined) return undefined
+  const vars = [section.variable]
+  for (const [variable, ids] of Object.entries(FILE_ACCESS)) if (ids.includes(op.id)) vars.push(variable)
+  if (op.method !== 'GET' && op.method !== 'HEAD') vars.push(POST)
+  const made = readCompatEnv(Object.fromEntries(vars.map((v) => [v, '1'])), { policyChosen: false }).policy
+  if (made === undefined) return undefined
+  const d = decide(made, { method: op.method, path: op.template.replace(/\{[^}]+\}/g, 'x'), operation: op })
+  return d.allow ? vars : undefined
 }
 
 function isPreset(policy: CompiledPolicy): boolean {

@@ -3,6 +3,7 @@ import { allOperations } from '../../../src/endpoints.js'
 import { presetsAllowing } from '../../../src/policy/advice.js'
 import { compilePolicyText, loadPolicy } from '../../../src/policy/compile.js'
 import { admit } from '../../../src/admission.js'
+import { readCompatEnv } from '../../../src/compat/tecnativa.js'
 import { isDockgateError } from '../../../src/errors.js'
 import type { CompiledPolicy } from '../../../src/policy/compile.js'
 
@@ -42,6 +43,18 @@ describe('an operation refusal says what would allow it', () => {
     expect(await refusal(policy, 'GET', '/containers/json')).toBe(
       'dockgate: GET /containers/json (ContainerList) is denied by rule no-list (deny ContainerList) of policy "ops" [DG_DENY_OPERATION]; ' +
       'to allow it narrow or remove rule no-list (a deny wins over every allow)',
+    )
+  })
+
+  test('the policy made from Tecnativa-style variables: the variables that would open it, checked', async () => {
+    const env = readCompatEnv({ EVENTS: '1' }, { policyChosen: false }).policy!
+    expect(await refusal(env, 'POST', '/containers/web/kill')).toBe(
+      'dockgate: POST /containers/{id}/kill (ContainerKill) is not allowed by policy "env" [DG_DENY_OPERATION]; ' +
+      'to allow it set CONTAINERS=1 and POST=1, or choose a policy with --policy (presets with it: container-operator, ci, acme-companion, …)',
+    )
+    expect(await refusal(env, 'PUT', '/containers/web/archive?path=/tmp')).toBe(
+      'dockgate: PUT /containers/{id}/archive (PutContainerArchive) is not allowed by policy "env" [DG_DENY_OPERATION]; ' +
+      'to allow it set CONTAINERS=1, ALLOW_ARCHIVE=1 and POST=1, or choose a policy with --policy (presets with it: ci)',
     )
   })
 
