@@ -15,13 +15,14 @@ import { PolicyLoader, type CompiledPolicy, type RefOrigin } from './policy/comp
 import { deepFreeze } from './policy/freeze.js'
 import { listPresets, packageRoot, presetPath } from './policy/presets.js'
 import {
-  ConfigError, createAjv, describeFsError, didYouMean, formatProblem, parseYaml, readText, schemaProblems, tidyProblems,
+  ConfigError, createAjv, didYouMean, formatProblem, parseYaml, readText, schemaProblems, tidyProblems,
   type JsonPath, type Problem, type YamlFile,
 } from './problems.js'
 import { formatAddress, type Address } from './upstream.js'
 import { checkClients, listenerIdentitySchema, tenantProblem, unguardedTenant, type ClientEntry } from './config-clients.js'
 import { loadTls, type TlsFileRef, type TlsMaterial } from './tls-files.js'
 import { decisionMode, parseSocketMode, parseSwitch, type DecisionMode } from './listener-mode.js'
+import { lookupId, type IdLookup, type NssOptions } from './nss.js'
 
 export type { Address }
 
@@ -109,9 +110,8 @@ export interface Config {
 export interface LoadConfigOptions {
   /** Base for relative paths in flags and variables; default process.cwd(). */
   readonly cwd?: string
-  /** User and group databases for `owner:` / `group:` names; default /etc/passwd, /etc/group. */
-  readonly passwdFile?: string
-  readonly groupFile?: string
+  /** How `owner:` / `group:` names (and --socket-owner/--socket-group) are resolved: getent, through NSS (nss.ts). */
+  readonly nss?: NssOptions
 }
 
 export { formatAddress }
@@ -236,33 +236,6 @@ interface Sourced<T> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Users and groups
-
-function lookupId(
-  kind: 'user' | 'group', value: string | number, file: string, cache: Map<string, Map<string, number> | string>,
-): { id: number } | { error: string } {
-  if (typeof value === 'number') return { id: value }
-  if (/^[0-9]+$/.test(value)) return { id: Number(value) }
-  let table = cache.get(file)
-  if (table === undefined) {
-    try {
-      const names = new Map<string, number>()
-      for (const line of readFileSync(file, 'utf8').split('\n')) {
-        const [name, , id] = line.split(':')
-        if (name !== undefined && id !== undefined && /^[0-9]+$/.test(id) && !name.startsWith('#')) names.set(name, Number(id))
-      }
-      table = names
-    } catch (err) {
-      table = describeFsError(err)
-    }
-    cache.set(file, table)
-  }
-  if (typeof table === 'string') return { error: `cannot read ${file} to find ${kind} ${JSON.stringify(value)}: ${table}` }
-  const id = table.get(value)
-  return id === undefined ? { error: `unknown ${kind} ${JSON.stringify(value)} (not in ${file})${didYouMean(value, table.keys())}` } : { id }
-}
-
-// ---------------------------------------------------------------------------------------------
 // loadConfig
 
 /** What one loadConfig call has found so far. */
@@ -271,8 +244,8 @@ interface Run {
   readonly opts: LoadConfigOptions
   readonly problems: Problem[]
   readonly warnings: Problem[]
-  /** /etc/passwd and /etc/group, read once: name → id, or why they could not be read. */
-  readonly ids: Map<string, Map<string, number> | string>
+  /** User and group names asked of NSS so far (nss.ts), each once per load. */
+  readonly ids: Map<string, IdLookup>
 }
 
 /** The config file, or an empty one when none was given. */
@@ -555,7 +528,7 @@ function checkListeners(
     const clients = d.clients === undefined ? [] : checkClients(d.clients.raw, {
       yaml: d.clients.yaml, at: d.clients.at, address, tls: tlsDraft !== undefined && address?.kind !== 'unix', clientCa: tlsDraft?.ca !== undefined,
       loadPolicy: (ref, origin) => loadPolicy(ref, d.policy.baseDir, origin),
-      lookup: (kind, value) => lookupId(kind, value, kind === 'user' ? run.opts.passwdFile ?? '/etc/passwd' : run.opts.groupFile ?? '/etc/group', run.ids),
+      lookup: (kind, value) => lookupId(kind, value, run.opts.nss, run.ids),
       problems: run.problems, warnings: run.warnings,
     })
     if (address === undefined) continue
@@ -634,7 +607,7 @@ function draftFlagTls(run: Run, drafts: readonly Draft[], cert: Setting | undefi
   return { cert: ref(cert!), key: ref(key!), ...(ca === undefined ? {} : { ca: ref(ca) }), where: fromSetting(given[0]!) }
 }
 
-/** mode, owner and group: unix sockets only; names resolved through /etc/passwd and /etc/group. */
+/** mode, owner and group: unix sockets only; names resolved through NSS (getent: nss.ts). */
 function checkSocketOptions(run: Run, d: Draft, address: Address | undefined): { mode: number; uid?: number; gid?: number } {
   const out: { mode: number; uid?: number; gid?: number } = { mode: DEFAULTS.socketMode }
   if (address?.kind === 'tcp') {
@@ -652,8 +625,7 @@ function checkSocketOptions(run: Run, d: Draft, address: Address | undefined): {
   }
   for (const [kind, opt] of [['user', d.owner], ['group', d.group]] as const) {
     if (opt === undefined || (typeof opt.value !== 'string' && typeof opt.value !== 'number')) continue // the schema reported it
-    const table = kind === 'user' ? run.opts.passwdFile ?? '/etc/passwd' : run.opts.groupFile ?? '/etc/group'
-    const r = lookupId(kind, opt.value, table, run.ids)
+    const r = lookupId(kind, opt.value, run.opts.nss, run.ids)
     if ('error' in r) run.problems.push(opt.where.problem(r.error))
     else if (kind === 'user') out.uid = r.id
     else out.gid = r.id
@@ -713,8 +685,8 @@ export function usage(): string {
     ...presets.map(([a, b]) => `${a.padEnd(pwidth)}${b}`),
     '',
     'Commands:',
-    '  dockgate check [--policy NAME|FILE] METHOD TARGET [--body FILE|-]',
-    '      would this request be allowed, and by which rule or guard? (exit 0 allowed, 1 refused)',
+    '  dockgate check [--policy NAME|FILE | --config FILE [--listener ADDR] [--client NAME]] METHOD TARGET [--body FILE|-]',
+    '      would this request be allowed, and by which rule or guard? (exit 0 allowed, 1 refused; see dockgate check --help)',
     '  dockgate healthcheck [options]',
     '      does the engine answer, and does each listener answer GET /_ping? (exit 0 healthy, 1 not)',
     '  dockgate learn LOG... [--listener ADDR] [--client KEY=VALUE]',

@@ -11,6 +11,7 @@ import { check } from './check.js'
 import { learn } from './learn/command.js'
 import { loadConfig } from './config.js'
 import { ConfigError, formatProblem } from './problems.js'
+import { presetsAllowing } from './policy/advice.js'
 import { startDockgate, type RunningDockgate } from './server.js'
 import { announceConfig, createReloader, type Reloader } from './reload.js'
 import { formatAddress } from './upstream.js'
@@ -82,6 +83,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, early?: Early
   if (early?.pending() === true) hupWhileStarting = true
   early?.release()
   const identity = currentIdentity()
+  // Which presets have each operation, for the hint of an operation refusal (policy/advice.ts):
+  // read now (about 150 ms), not on the first refusal while clients wait.
+  presetsAllowing('SystemPing')
   try {
     for (const dir of prepareSocketDirs(socketPlans(config), identity)) logger.info(`created socket directory ${dir} (mode 0755)`)
   } catch (err) {

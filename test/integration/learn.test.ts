@@ -131,13 +131,13 @@ describe('audit-only, learn, enforce', () => {
       await session(`unix://${socket}`, join(dir, 'out-enforced'), async (run) => {
         const privileged = await run(['run', '--rm', '--privileged', '--network', 'none', '-v', `${work}:/work`, BUSYBOX_IMAGE, 'true'])
         expect(privileged.code).toBe(125)
-        expect(privileged.stderr).toContain('HostConfig.Privileged=true is not allowed (guard container.privileged')
+        expect(privileged.stderr).toContain('HostConfig.Privileged=true needs guards.container.privileged (guard container.privileged; it is false in this policy)')
         const bind = await run(['run', '--rm', '--network', 'none', '-v', `${dir}:/work`, BUSYBOX_IMAGE, 'true'])
         expect(bind.code).toBe(125)
-        expect(bind.stderr).toContain(`host path ${dir} is not in guards.container.binds`)
+        expect(bind.stderr).toContain(`HostConfig.Binds[0]="${dir}:/work" mounts host path ${dir}, which is not in guards.container.binds (guard container.binds; allowed now: ${work})`)
         const pause = await run(['pause', NAME])
         expect(pause.code).not.toBe(0)
-        expect(pause.stderr).toContain('ContainerPause (POST /containers/')
+        expect(pause.stderr).toContain('dockgate: POST /containers/{id}/pause (ContainerPause) is not allowed by policy "learned" [DG_DENY_OPERATION]; to allow it add "ContainerPause" to the policy\'s allow: list (no preset has it)')
         expect(pause.stderr).toContain('[DG_DENY_OPERATION]')
       })
     } finally {

@@ -110,7 +110,7 @@ describe('engine unreachable', () => {
     const down = await engineRequest(proxy.socket, 'GET', '/version')
     expect(down.status).toBe(502)
     expect(down.headers['x-dockgate-error']).toBe('DG_UPSTREAM_UNREACHABLE')
-    expect(json(down)).toEqual({ message: `dockgate: cannot reach the Docker engine at unix://${upstream} (ENOENT) [DG_UPSTREAM_UNREACHABLE]` })
+    expect(json(down)).toEqual({ message: `dockgate: cannot reach the Docker engine at unix://${upstream} (ENOENT, no such socket); check that the engine runs there and dockgate's --upstream [DG_UPSTREAM_UNREACHABLE]` })
 
     const tap = await tapAt(upstream)
     const up = await engineRequest(proxy.socket, 'GET', '/version')
