@@ -80,7 +80,7 @@ describe('audit records', () => {
       id: expect.stringMatching(ID), listener: enforce.host, policy: 'container-operator', client: me,
       method: 'POST', path: '/containers/create', version: '1.41', operation: 'ContainerCreate', object: BUSYBOX_IMAGE,
       decision: 'deny', code: 'DG_DENY_BODY', rule: 'container.privileged', violations: [PRIVILEGED_VIOLATION],
-      reason: 'ContainerCreate denied by policy "container-operator": HostConfig.Privileged=true is not allowed (guard container.privileged: needs guards.container.privileged)',
+      reason: 'ContainerCreate denied by policy "container-operator": HostConfig.Privileged=true needs guards.container.privileged (guard container.privileged; it is false in this policy)',
       status: 403, bytesIn: expect.any(Number), bytesOut: expect.any(Number), durationMs: expect.any(Number),
     })
   })
@@ -96,7 +96,7 @@ describe('audit records', () => {
       id: expect.stringMatching(ID), listener: audit.host, policy: 'container-operator', client: me,
       method: 'POST', path: '/containers/create', version: '1.41', operation: 'ContainerCreate', object: BUSYBOX_IMAGE,
       decision: 'would-deny', code: 'DG_DENY_BODY', rule: 'container.privileged', violations: [PRIVILEGED_VIOLATION],
-      reason: 'ContainerCreate denied by policy "container-operator": HostConfig.Privileged=true is not allowed (guard container.privileged: needs guards.container.privileged)',
+      reason: 'ContainerCreate denied by policy "container-operator": HostConfig.Privileged=true needs guards.container.privileged (guard container.privileged; it is false in this policy)',
       status: 201, bytesIn: expect.any(Number), bytesOut: expect.any(Number), durationMs: expect.any(Number),
     })
   })
