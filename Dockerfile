@@ -1,4 +1,4 @@
-# dockgate's container image: node and dockgate on an empty base (no shell, no package manager),
+# dockgate's container image: node, getent and dockgate on an empty base (no shell, no package manager),
 # running as uid 65532, serving TCP 2375 on the container's network like Tecnativa's
 # docker-socket-proxy, and working with read_only: true, cap_drop: [ALL] and no-new-privileges.
 #
@@ -17,17 +17,20 @@ FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
-# The node binary, the shared libraries the dynamic loader lists for it (glibc, libstdc++,
-# libgcc_s), and the users. Nothing else: node needs no shell.
+# The node binary, getent (dockgate resolves socket owner and group names through NSS with it;
+# glibc's files source is built into libc), the shared libraries the dynamic loader lists for them
+# (glibc, libstdc++, libgcc_s), and the users. Nothing else: node needs no shell.
 RUN set -eu; \
     node_bin="$(command -v node)"; \
+    getent_bin="$(command -v getent)"; \
     ld=; for f in /lib64/ld-linux-*.so.* /lib/ld-linux-*.so.*; do if [ -e "$f" ]; then ld="$f"; break; fi; done; \
     [ -n "$ld" ] || { echo "no glibc dynamic loader in the build base" >&2; exit 1; }; \
-    mkdir -p /rootfs/usr/local/bin /rootfs/etc /rootfs/run/dockgate; \
+    mkdir -p /rootfs/usr/local/bin /rootfs/usr/bin /rootfs/etc /rootfs/run/dockgate; \
     cp "$node_bin" /rootfs/usr/local/bin/node; \
-    "$ld" --list "$node_bin" \
+    cp "$getent_bin" /rootfs/usr/bin/getent; \
+    for bin in "$node_bin" "$getent_bin"; do "$ld" --list "$bin"; done \
       | sed -n -e 's/^.* => \(\/[^ ]*\) (0x[0-9a-f]*)$/\1/p' -e 's/^[[:space:]]*\(\/[^ ]*\) (0x[0-9a-f]*)$/\1/p' \
-      | while read -r lib; do mkdir -p "/rootfs${lib%/*}"; cp -L "$lib" "/rootfs$lib"; done; \
+      | sort -u | while read -r lib; do mkdir -p "/rootfs${lib%/*}"; cp -L "$lib" "/rootfs$lib"; done; \
     printf 'root:x:0:0:root:/root:/sbin/nologin\ndockgate:x:65532:65532:dockgate:/nonexistent:/sbin/nologin\n' >/rootfs/etc/passwd; \
     printf 'root:x:0:\ndockgate:x:65532:\n' >/rootfs/etc/group; \
     chown 65532:65532 /rootfs/run/dockgate; \

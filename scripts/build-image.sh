@@ -7,8 +7,9 @@
 # The Dockerfile's build stage runs on NODE_IMAGE (default node:24-bookworm-slim). When the engine
 # has that image or can pull it, this is a plain `docker build`. When it cannot (no registry), or
 # with --local-base, a stand-in build base is made here from local files and `docker import`ed:
-#   - the Node 24 binary of .cache/node24 (scripts/start.sh puts it there) and the shared libraries
-#     it needs, from this glibc machine;
+#   - the Node 24 binary of .cache/node24 (scripts/start.sh puts it there), getent (the image
+#     resolves socket owner and group names through NSS with it), and the shared libraries they
+#     need, from this glibc machine;
 #   - busybox-static, for the shell, cp and sed of the build stage;
 #   - npm (.cache/image/npm-*.tgz) with an npm cache holding every package of package-lock.json
 #     (.cache/image/npm-cache), and npm set to offline;
@@ -99,13 +100,14 @@ build_addon() {
 }
 
 make_base() {
-  local node="$NODE_DIR/node" npm_tgz busybox=/bin/busybox ld inputs stage addon=build/Release/peercred.node
+  local node="$NODE_DIR/node" npm_tgz busybox=/bin/busybox ld inputs stage addon=build/Release/peercred.node getent
   npm_tgz=$(ls "$CACHE"/npm-*.tgz | sort -V | tail -1)
   static_elf "$busybox" || die "$busybox must be busybox-static (apt-get install busybox-static): the build base has no libc of its own for it"
   ld=
   for f in /lib64/ld-linux-*.so.* /lib/ld-linux-*.so.*; do if [ -e "$f" ]; then ld=$f; break; fi; done
   [ -n "$ld" ] || die "no glibc dynamic loader on this machine: the local build base takes node's libraries from it"
-  inputs=$( { "$node" -v; sha256sum "$node" "$npm_tgz" "$busybox" "$ld" "$addon" | cut -d' ' -f1; lock_sum; } | sha256sum | cut -c1-16)
+  getent=$(command -v getent) || die "no getent on this machine (glibc's libc-bin): the local build base takes it from here"
+  inputs=$( { "$node" -v; sha256sum "$node" "$npm_tgz" "$busybox" "$ld" "$addon" "$getent" | cut -d' ' -f1; lock_sum; } | sha256sum | cut -c1-16)
   if [ "$("$DOCKER" image inspect -f "{{ index .Config.Labels \"$BASE_LABEL\" }}" "$BASE_TAG" 2>/dev/null)" = "$inputs" ]; then
     log "reusing $BASE_TAG"
     return
@@ -119,8 +121,9 @@ make_base() {
   cp "$busybox" "$stage/bin/busybox"
   for applet in $("$busybox" --list); do [ -e "$stage/bin/$applet" ] || ln -s busybox "$stage/bin/$applet"; done
   ln -s ../../bin/busybox "$stage/usr/bin/env" # npm-cli.js starts with #!/usr/bin/env node
-  "$ld" --list "$node" | sed -n -e 's/^.* => \(\/[^ ]*\) (0x[0-9a-f]*)$/\1/p' -e 's/^[[:space:]]*\(\/[^ ]*\) (0x[0-9a-f]*)$/\1/p' |
-    while read -r lib; do mkdir -p "$stage${lib%/*}"; cp -L "$lib" "$stage$lib"; done
+  cp "$getent" "$stage/usr/bin/getent"
+  { "$ld" --list "$node"; "$ld" --list "$getent"; } | sed -n -e 's/^.* => \(\/[^ ]*\) (0x[0-9a-f]*)$/\1/p' -e 's/^[[:space:]]*\(\/[^ ]*\) (0x[0-9a-f]*)$/\1/p' |
+    sort -u | while read -r lib; do mkdir -p "$stage${lib%/*}"; cp -L "$lib" "$stage$lib"; done
   printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage/etc/passwd"
   printf 'root:x:0:\n' >"$stage/etc/group"
   tar -xzf "$npm_tgz" -C "$stage/usr/local/lib/node_modules/npm" --strip-components=1 --no-same-owner

@@ -28,9 +28,11 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Transform } from 'node:stream'
 import type { CompiledPolicy } from './policy/compile.js'
 import { decide } from './policy/decide.js'
+import { operationAdvice } from './policy/advice.js'
 import { versionBelow } from './guards/version.js'
 import { SELF_GUARD } from './guards/self.js'
 import type { GuardRules } from './guards/rules.js'
+import { describeViolation } from './guards/describe.js'
 import type { GuardContext, OperationGuard, SelfIdentity, Violation } from './guards/types.js'
 import { recreateCreate, type StatusHook } from './recreate/allow.js'
 import type { RecreateStore } from './recreate/store.js'
@@ -175,10 +177,11 @@ function policyStep(s: State): void {
   const decision = decide(s.ctx.policy, api)
   s.rule = decision.rule
   if (!decision.allow) {
-    refuse(s, new DockgateError('DG_DENY_OPERATION', `${what(api)} denied by policy "${s.ctx.policy.name}": ${decision.reason}`, {
+    const advice = operationAdvice(s.ctx.policy, api.operation, decision)
+    refuse(s, new DockgateError('DG_DENY_OPERATION', advice.message, {
       policy: s.ctx.policy.name,
       ...(decision.rule === undefined ? {} : { rule: decision.rule }),
-    }))
+    }, advice.hint))
   }
 }
 
@@ -238,7 +241,10 @@ function guardStep(s: State): void {
       s.onEngineStatus = re.onEngineStatus
       return
     }
-    if (re !== undefined) violations = [...re.violations]
+    if (re !== undefined) {
+      violations = [...re.violations]
+      if (re.rules !== undefined) s.rules = re.rules
+    }
   }
   refuse(s, denied(s, api, violations))
 }
@@ -251,7 +257,7 @@ function guardContext(s: State, api: ApiRequest): GuardContext {
 function denied(s: State, api: ApiRequest, violations: readonly Violation[]): DockgateError {
   // Reaching into dockgate's own container (a namespace, VolumesFrom, a link) has its own code: no policy can loosen it.
   const self = violations.every((v) => v.guard === SELF_GUARD)
-  return new DockgateError(self ? 'DG_DENY_SELF' : 'DG_DENY_BODY', `${api.operation.id} denied by policy "${s.ctx.policy.name}": ${violations.map(describe).join('; ')}`, {
+  return new DockgateError(self ? 'DG_DENY_SELF' : 'DG_DENY_BODY', `${api.operation.id} denied by policy "${s.ctx.policy.name}": ${violations.map((v) => describeViolation(v, s.rules)).join('; ')}`, {
     policy: s.ctx.policy.name,
     rule: [...new Set(violations.map((v) => v.guard))].join(','),
     field: violations.map((v) => v.field).join(','),
@@ -282,9 +288,6 @@ function streamStep(s: State): void {
   })
 }
 
-function describe(v: Violation): string {
-  return `${v.field}=${v.value} is not allowed (guard ${v.guard}${v.detail ? `: ${v.detail}` : ''})`
-}
 
 /** A client with a tenant: what it may not do at all, refused before its body is read. */
 function tenantBounds(s: State): void {

@@ -5,12 +5,13 @@
  *
  * The flag table is data: usage text, parsing and the environment variable names all come from it.
  */
+import { parseArgs as parseArgsUtil, type ParseArgsConfig } from 'node:util'
 import { didYouMean, suggest, type Problem } from './problems.js'
 
 /** Settings that both a flag and an environment variable can give. */
 export type SettingKey =
   | 'config' | 'listen' | 'upstream' | 'policy' | 'admin' | 'logLevel' | 'tlsCert' | 'tlsKey' | 'tlsCa'
-  | 'socketMode' | 'socketOwner' | 'socketGroup'
+  | 'socketMode' | 'socketOwner' | 'socketGroup' | 'auditOnly'
 
 export interface FlagSpec {
   readonly key: SettingKey
@@ -19,6 +20,8 @@ export interface FlagSpec {
   readonly metavar: string
   /** `--listen` may be given several times; its variable is comma-separated. */
   readonly repeatable: boolean
+  /** Takes no value (`--audit-only`); its variable is 1/true/0/false, read by config.ts. */
+  readonly boolean?: true
   readonly help: string
 }
 
@@ -32,6 +35,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { key: 'tlsCert', flag: '--tls-cert', env: 'DOCKGATE_TLS_CERT', metavar: 'FILE', repeatable: false, help: 'serve tcp:// listeners over TLS with this PEM certificate (chain); needs --tls-key' },
   { key: 'tlsKey', flag: '--tls-key', env: 'DOCKGATE_TLS_KEY', metavar: 'FILE', repeatable: false, help: 'the PEM private key of --tls-cert' },
   { key: 'tlsCa', flag: '--tls-ca', env: 'DOCKGATE_TLS_CA', metavar: 'FILE', repeatable: false, help: 'mutual TLS: only clients with a certificate signed by these PEM CAs may connect' },
+  { key: 'auditOnly', flag: '--audit-only', env: 'DOCKGATE_AUDIT_ONLY', metavar: '', repeatable: false, boolean: true, help: 'every listener decides as usual, and what its policy would refuse is forwarded and recorded as would-deny instead (variable: 1/true/0/false)' },
   { key: 'socketMode', flag: '--socket-mode', env: 'DOCKGATE_SOCKET_MODE', metavar: 'MODE', repeatable: false, help: 'file mode of the unix sockets that set none in the config file, like 0660' },
   { key: 'socketOwner', flag: '--socket-owner', env: 'DOCKGATE_SOCKET_OWNER', metavar: 'USER', repeatable: false, help: 'owner (name or uid) of the unix sockets that set none in the config file' },
   { key: 'socketGroup', flag: '--socket-group', env: 'DOCKGATE_SOCKET_GROUP', metavar: 'GROUP', repeatable: false, help: 'group (name or gid) of the unix sockets that set none in the config file' },
@@ -64,66 +68,104 @@ export interface ParsedArgs {
   readonly problems: readonly Problem[]
 }
 
-const BOOLEAN_FLAGS: Readonly<Record<string, 'help' | 'version'>> = { '--help': 'help', '-h': 'help', '--version': 'version' }
+/** Flags that take no value and set no setting. */
+const COMMAND_FLAGS = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } } as const
 
-/** Parses argv (without `node` and the script). `--flag value` and `--flag=value`; `--` ends the flags. */
+/** node:util parseArgs options, from FLAGS. */
+const OPTIONS: ParseArgsConfig['options'] = {
+  ...COMMAND_FLAGS,
+  ...Object.fromEntries(FLAGS.map((f) => [f.flag.slice(2), { type: f.boolean === true ? 'boolean' : 'string', multiple: f.repeatable }])),
+}
+
+const KNOWN_FLAGS: readonly string[] = [...FLAGS.map((f) => f.flag), ...Object.keys(COMMAND_FLAGS).map((k) => `--${k}`)]
+
+/**
+ * Parses argv (without `node` and the script). `--flag value` and `--flag=value`; `--` ends the flags.
+ *
+ * The splitting is node:util's parseArgs (the platform's own, with the POSIX/GNU conventions).
+ * It runs non-strict, and the checks are made on its tokens here: strict mode throws at the
+ * first problem with a message that cannot suggest the flag that was meant, and dockgate reports
+ * every problem at once (`--lisen: unknown option (did you mean --listen?)`).
+ */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const problems: Problem[] = []
   const settings: Record<string, Setting | Setting[]> = {}
   const positionals: string[] = []
   let help = false
   let version = false
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? ''
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1))
-      break
-    }
-    if (!arg.startsWith('-') || arg === '-') {
-      positionals.push(arg)
-      continue
-    }
-    const eq = arg.indexOf('=')
-    const name = eq > 0 ? arg.slice(0, eq) : arg
-    const bool = BOOLEAN_FLAGS[name]
-    if (bool !== undefined) {
-      if (eq > 0) problems.push({ message: `${name}: takes no value` })
-      if (bool === 'help') help = true
-      else version = true
-      continue
-    }
-    const spec = FLAGS.find((f) => f.flag === name)
-    if (spec === undefined) {
-      const known = [...FLAGS.map((f) => f.flag), ...Object.keys(BOOLEAN_FLAGS).filter((f) => f.startsWith('--'))]
-      problems.push({ message: `${name}: unknown option${didYouMean(name, known)}` })
-      // `--lisen x`: take x as its value rather than report it as a stray argument too.
-      const next = argv[i + 1]
-      if (eq < 0 && next !== undefined && !next.startsWith('-')) i++
-      continue
-    }
-    let value: string
-    if (eq > 0) {
-      value = arg.slice(eq + 1)
-    } else {
-      const next = argv[i + 1]
-      if (next === undefined || (next.startsWith('-') && next !== '-')) {
-        problems.push({ message: `${name}: needs a value (${spec.metavar})` })
+  let from = 0
+  parsing: while (from < argv.length) {
+    const args = argv.slice(from)
+    const { tokens } = parseArgsUtil({ args: [...args], options: OPTIONS, strict: false, allowPositionals: true, tokens: true })
+    /** Index (in `args`) of a word taken as the value of an unknown option: not a positional. */
+    let swallowed = -1
+    let groupIndex = -1
+    for (const token of tokens) {
+      if (token.kind === 'option-terminator') continue
+      if (token.kind === 'positional') {
+        if (token.index !== swallowed) positionals.push(token.value)
         continue
       }
-      value = next
-      i++
+      const raw = args[token.index] ?? ''
+      // `-listen`: node reads it as the short options -l -i -s…; it is one mistyped long option.
+      if (!raw.startsWith('--') && raw !== '-h') {
+        if (token.index === groupIndex) continue
+        groupIndex = token.index
+        const name = raw.split('=')[0] ?? raw
+        problems.push({ message: `${name}: unknown option${didYouMean(name, KNOWN_FLAGS)}` })
+        if (!raw.includes('=') && isValue(args[token.index + 1])) swallowed = token.index + 1
+        continue
+      }
+      const name = token.rawName
+      if (token.name === 'help' || token.name === 'version') {
+        if (token.value !== undefined) problems.push({ message: `${name}: takes no value` })
+        if (token.name === 'help') help = true
+        else version = true
+        continue
+      }
+      const spec = FLAGS.find((f) => f.flag === name)
+      if (spec === undefined) {
+        problems.push({ message: `${name}: unknown option${didYouMean(name, KNOWN_FLAGS)}` })
+        // `--lisen x`: take x as its value rather than report it as a stray argument too.
+        if (token.inlineValue !== true && isValue(args[token.index + 1])) swallowed = token.index + 1
+        continue
+      }
+      let value: string
+      if (spec.boolean === true) {
+        if (token.value !== undefined) {
+          problems.push({ message: `${name}: takes no value` })
+          continue
+        }
+        value = 'true'
+      } else if (token.value === undefined) {
+        problems.push({ message: `${name}: needs a value (${spec.metavar})` })
+        continue
+      } else if (token.inlineValue !== true && !isValue(token.value)) {
+        // `--policy --listen x`: node took the next flag as the value. Say so, and read on from that flag.
+        problems.push({ message: `${name}: needs a value (${spec.metavar})` })
+        from += token.index + 1
+        continue parsing
+      } else {
+        value = token.value
+      }
+      const setting: Setting = { value, origin: name }
+      if (spec.repeatable) {
+        const list = (settings[spec.key] ??= []) as Setting[]
+        list.push(setting)
+      } else if (settings[spec.key] !== undefined) {
+        problems.push({ message: `${name}: given more than once` })
+      } else {
+        settings[spec.key] = setting
+      }
     }
-    const setting: Setting = { value, origin: name }
-    if (spec.repeatable) {
-      const list = (settings[spec.key] ??= []) as Setting[]
-      list.push(setting)
-    } else if (settings[spec.key] !== undefined) {
-      problems.push({ message: `${name}: given more than once` })
-    } else {
-      settings[spec.key] = setting
-    }
+    break
   }
   return { help, version, settings: settings as Settings, positionals, problems }
+}
+
+/** A word that can be a flag's value: not another flag (`-` alone is a value: standard input). */
+function isValue(word: string | undefined): word is string {
+  return word !== undefined && (!word.startsWith('-') || word === '-')
 }
 
 /**

@@ -81,7 +81,7 @@ export interface ClientCheck {
   readonly clientCa: boolean
   /** Loads a policy the way the listener's own is loaded (same loader, same name checks). */
   loadPolicy(ref: string, origin: RefOrigin): CompiledPolicy | undefined
-  /** Resolves a user or group name (or number) through /etc/passwd or /etc/group. */
+  /** Resolves a user or group name (or number) through NSS (getent: nss.ts). */
   lookup(kind: 'user' | 'group', value: string | number): { id: number } | { error: string }
   readonly problems: Problem[]
   readonly warnings: Problem[]

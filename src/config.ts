@@ -16,12 +16,14 @@ import { PolicyLoader, type CompiledPolicy, type RefOrigin } from './policy/comp
 import { deepFreeze } from './policy/freeze.js'
 import { listPresets, packageRoot, presetPath } from './policy/presets.js'
 import {
-  ConfigError, createAjv, describeFsError, didYouMean, formatProblem, parseYaml, readText, schemaProblems, tidyProblems,
+  ConfigError, createAjv, didYouMean, formatProblem, parseYaml, readText, schemaProblems, tidyProblems,
   type JsonPath, type Problem, type YamlFile,
 } from './problems.js'
 import { formatAddress, type Address } from './upstream.js'
 import { checkClients, listenerIdentitySchema, tenantProblem, unguardedTenant, type ClientEntry } from './config-clients.js'
 import { loadTls, type TlsFileRef, type TlsMaterial } from './tls-files.js'
+import { decisionMode, parseSocketMode, parseSwitch, type DecisionMode } from './listener-mode.js'
+import { lookupId, type IdLookup, type NssOptions } from './nss.js'
 
 export type { Address }
 
@@ -88,6 +90,8 @@ export interface ListenerConfig {
   readonly tenant?: string
   /** Who gets which policy, first match wins (config-clients.ts); empty: everyone gets `policy`. */
   readonly clients: readonly ClientEntry[]
+  /** Audit-only (`mode: audit`, `--audit-only`): policy refusals are recorded as would-deny and forwarded. */
+  readonly auditOnly: boolean
 }
 
 export interface Config {
@@ -107,9 +111,8 @@ export interface Config {
 export interface LoadConfigOptions {
   /** Base for relative paths in flags and variables; default process.cwd(). */
   readonly cwd?: string
-  /** User and group databases for `owner:` / `group:` names; default /etc/passwd, /etc/group. */
-  readonly passwdFile?: string
-  readonly groupFile?: string
+  /** How `owner:` / `group:` names (and --socket-owner/--socket-group) are resolved: getent, through NSS (nss.ts). */
+  readonly nss?: NssOptions
 }
 
 export { formatAddress }
@@ -201,6 +204,7 @@ export const configSchema: Readonly<Record<string, unknown>> = {
           listen: { type: 'string', minLength: 1 },
           policy: { type: 'string', minLength: 1 },
           mode: { type: ['string', 'integer'] },
+          socket_mode: { type: ['string', 'integer'] },
           owner: ownerSchema,
           group: ownerSchema,
           ...listenerIdentitySchema,
@@ -235,41 +239,6 @@ interface Sourced<T> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Users and groups
-
-function lookupId(
-  kind: 'user' | 'group', value: string | number, file: string, cache: Map<string, Map<string, number> | string>,
-): { id: number } | { error: string } {
-  if (typeof value === 'number') return { id: value }
-  if (/^[0-9]+$/.test(value)) return { id: Number(value) }
-  let table = cache.get(file)
-  if (table === undefined) {
-    try {
-      const names = new Map<string, number>()
-      for (const line of readFileSync(file, 'utf8').split('\n')) {
-        const [name, , id] = line.split(':')
-        if (name !== undefined && id !== undefined && /^[0-9]+$/.test(id) && !name.startsWith('#')) names.set(name, Number(id))
-      }
-      table = names
-    } catch (err) {
-      table = describeFsError(err)
-    }
-    cache.set(file, table)
-  }
-  if (typeof table === 'string') return { error: `cannot read ${file} to find ${kind} ${JSON.stringify(value)}: ${table}` }
-  const id = table.get(value)
-  return id === undefined ? { error: `unknown ${kind} ${JSON.stringify(value)} (not in ${file})${didYouMean(value, table.keys())}` } : { id }
-}
-
-/** `"0660"` → 0o660. YAML reads an unquoted 0660 as the decimal number 660, hence strings only. */
-function parseMode(value: unknown): { mode: number } | { error: string } {
-  if (typeof value === 'number') return { error: `write the mode as a quoted octal string, like "0660" (unquoted, YAML reads ${value} as a decimal number)` }
-  const m = /^(?:0o?)?([0-7]{1,3})$/.exec(String(value))
-  if (m === null) return { error: `${JSON.stringify(value)} is not an octal mode of at most 0777, like "0660"` }
-  return { mode: parseInt(m[1] ?? '', 8) }
-}
-
-// ---------------------------------------------------------------------------------------------
 // loadConfig
 
 /** What one loadConfig call has found so far. */
@@ -278,8 +247,8 @@ interface Run {
   readonly opts: LoadConfigOptions
   readonly problems: Problem[]
   readonly warnings: Problem[]
-  /** /etc/passwd and /etc/group, read once: name → id, or why they could not be read. */
-  readonly ids: Map<string, Map<string, number> | string>
+  /** User and group names asked of NSS so far (nss.ts), each once per load. */
+  readonly ids: Map<string, IdLookup>
 }
 
 /** The config file, or an empty one when none was given. */
@@ -301,7 +270,12 @@ interface PolicyChoice {
 interface Draft {
   readonly listen: Sourced<unknown>
   readonly policy: PolicyChoice
+  /** The unix socket's file mode: `socket_mode:`, or a `mode:` that is not a decision mode. */
   readonly mode?: Sourced<unknown>
+  /** Which key `mode` came from, for its problems. */
+  readonly modeKey?: 'mode' | 'socket_mode'
+  /** `mode: audit` or `mode: enforce`. */
+  readonly decision?: Sourced<DecisionMode>
   readonly owner?: Sourced<unknown>
   readonly group?: Sourced<unknown>
   /** The listener's own `tls:`, `tenant:` and `clients:` (config file only). */
@@ -361,7 +335,7 @@ export function loadConfig(
     group: pick('socketGroup'),
   })
   const flagTls = draftFlagTls(run, drafts, pick('tlsCert'), pick('tlsKey'), pick('tlsCa'))
-  const listeners = checkListeners(run, drafts, { upstream, admin, flagTls })
+  const listeners = checkListeners(run, drafts, { upstream, admin, flagTls, auditOnly: checkAuditOnly(run, pick('auditOnly')) })
 
   const problems = tidyProblems(run.problems)
   if (problems.length > 0 || upstream === undefined) throw new ConfigError(problems)
@@ -459,12 +433,14 @@ function draftListeners(
     const l = raw as Record<string, unknown>
     const at = (key: string): Sourced<unknown> | undefined => (key in l ? { value: l[key], where: fromFile(yaml, ['listeners', i, key]) } : undefined)
     const ref = l['policy']
-    const [mode, owner, group, tenant] = [at('mode'), at('owner'), at('group'), at('tenant')]
+    const [owner, group, tenant] = [at('owner'), at('group'), at('tenant')]
+    const { mode, modeKey, decision } = splitModes(run, at('mode'), at('socket_mode'))
     const tls = fileTls(yaml, ['listeners', i, 'tls'], l['tls'], configDir)
     drafts.push({
       listen: at('listen') ?? { value: undefined, where: fromFile(yaml, ['listeners', i]) },
       policy: typeof ref === 'string' ? { ref, baseDir: configDir, origin: (m) => yaml.problem(['listeners', i, 'policy'], m) } : defaultPolicy,
-      ...(mode === undefined ? {} : { mode }),
+      ...(mode === undefined ? {} : { mode, modeKey }),
+      ...(decision === undefined ? {} : { decision }),
       ...(owner === undefined ? {} : { owner }),
       ...(group === undefined ? {} : { group }),
       ...(tls === undefined ? {} : { tls }),
@@ -476,6 +452,29 @@ function draftListeners(
     run.warnings.push(fromSetting(policySetting).problem('is not used: every listener in the config file names its own policy'))
   }
   return drafts
+}
+
+/** A listener's `mode:` (a decision mode, or its socket file mode as before) and `socket_mode:`. */
+function splitModes(run: Run, mode: Sourced<unknown> | undefined, socketMode: Sourced<unknown> | undefined): Pick<Draft, 'mode' | 'modeKey' | 'decision'> {
+  const decision = mode === undefined ? undefined : decisionMode(mode.value)
+  if (mode !== undefined && decision === undefined) {
+    if (socketMode !== undefined) {
+      run.problems.push(mode.where.problem(`both mode and socket_mode set the socket file mode; write mode: audit or enforce (the decision mode) and the file mode as socket_mode`))
+    }
+    return { mode, modeKey: 'mode' }
+  }
+  return {
+    ...(socketMode === undefined ? {} : { mode: socketMode, modeKey: 'socket_mode' as const }),
+    ...(decision === undefined || mode === undefined ? {} : { decision: { value: decision, where: mode.where } }),
+  }
+}
+
+/** `--audit-only` / DOCKGATE_AUDIT_ONLY: for every listener, over the config file's `mode:`. */
+function checkAuditOnly(run: Run, s: Setting | undefined): boolean | undefined {
+  if (s === undefined) return undefined
+  const on = parseSwitch(s.value)
+  if (on === undefined) run.problems.push(fromSetting(s).problem(`must be 1, true, 0 or false (got ${JSON.stringify(s.value)})`))
+  return on
 }
 
 /**
@@ -499,7 +498,9 @@ function applySocketSettings(run: Run, drafts: readonly Draft[], settings: Reado
 }
 
 /** Checks each listener, loads its policies (each file once), and checks them against each other. */
-function checkListeners(run: Run, drafts: readonly Draft[], others: { upstream: Address | undefined; admin: Address | undefined; flagTls: TlsDraft | undefined }): ListenerConfig[] {
+function checkListeners(
+  run: Run, drafts: readonly Draft[], others: { upstream: Address | undefined; admin: Address | undefined; flagTls: TlsDraft | undefined; auditOnly: boolean | undefined },
+): ListenerConfig[] {
   const loader = new PolicyLoader({ cwd: run.cwd })
   const listeners: ListenerConfig[] = []
   const addresses = new Map<string, string>()
@@ -530,7 +531,7 @@ function checkListeners(run: Run, drafts: readonly Draft[], others: { upstream: 
     const clients = d.clients === undefined ? [] : checkClients(d.clients.raw, {
       yaml: d.clients.yaml, at: d.clients.at, address, tls: tlsDraft !== undefined && address?.kind !== 'unix', clientCa: tlsDraft?.ca !== undefined,
       loadPolicy: (ref, origin) => loadPolicy(ref, d.policy.baseDir, origin),
-      lookup: (kind, value) => lookupId(kind, value, kind === 'user' ? run.opts.passwdFile ?? '/etc/passwd' : run.opts.groupFile ?? '/etc/group', run.ids),
+      lookup: (kind, value) => lookupId(kind, value, run.opts.nss, run.ids),
       problems: run.problems, warnings: run.warnings,
     })
     if (address === undefined) continue
@@ -550,7 +551,8 @@ function checkListeners(run: Run, drafts: readonly Draft[], others: { upstream: 
     }
     if (policy === undefined) continue
     if (tenant !== undefined && policy.unguarded && d.tenant !== undefined) run.problems.push(d.tenant.where.problem(unguardedTenant(policy.name)))
-    listeners.push({ address, policy, ...socket, ...(tls === undefined ? {} : { tls }), ...(tenant === undefined ? {} : { tenant }), clients })
+    const auditOnly = others.auditOnly ?? d.decision?.value === 'audit'
+    listeners.push({ address, policy, ...socket, ...(tls === undefined ? {} : { tls }), ...(tenant === undefined ? {} : { tenant }), clients, auditOnly })
   }
   return listeners
 }
@@ -608,7 +610,7 @@ function draftFlagTls(run: Run, drafts: readonly Draft[], cert: Setting | undefi
   return { cert: ref(cert!), key: ref(key!), ...(ca === undefined ? {} : { ca: ref(ca) }), where: fromSetting(given[0]!) }
 }
 
-/** mode, owner and group: unix sockets only; names resolved through /etc/passwd and /etc/group. */
+/** mode, owner and group: unix sockets only; names resolved through NSS (getent: nss.ts). */
 function checkSocketOptions(run: Run, d: Draft, address: Address | undefined): { mode: number; uid?: number; gid?: number } {
   const out: { mode: number; uid?: number; gid?: number } = { mode: DEFAULTS.socketMode }
   if (address?.kind === 'tcp') {
@@ -617,7 +619,7 @@ function checkSocketOptions(run: Run, d: Draft, address: Address | undefined): {
     }
   }
   if (d.mode !== undefined) {
-    const r = parseMode(d.mode.value)
+    const r = parseSocketMode(d.mode.value, d.modeKey ?? 'flag')
     if ('error' in r) run.problems.push(d.mode.where.problem(r.error))
     else {
       out.mode = r.mode
@@ -626,8 +628,7 @@ function checkSocketOptions(run: Run, d: Draft, address: Address | undefined): {
   }
   for (const [kind, opt] of [['user', d.owner], ['group', d.group]] as const) {
     if (opt === undefined || (typeof opt.value !== 'string' && typeof opt.value !== 'number')) continue // the schema reported it
-    const table = kind === 'user' ? run.opts.passwdFile ?? '/etc/passwd' : run.opts.groupFile ?? '/etc/group'
-    const r = lookupId(kind, opt.value, table, run.ids)
+    const r = lookupId(kind, opt.value, run.opts.nss, run.ids)
     if ('error' in r) run.problems.push(opt.where.problem(r.error))
     else if (kind === 'user') out.uid = r.id
     else out.gid = r.id
@@ -656,7 +657,7 @@ export function usage(): string {
   const defaults: Partial<Record<string, string>> = { listen: DEFAULTS.listen, upstream: DEFAULTS.upstream, policy: DEFAULTS.policy, logLevel: DEFAULTS.logLevel }
   const rows: Array<readonly [string, string]> = FLAGS.map((f) => {
     const d = defaults[f.key]
-    return [`  ${f.flag} ${f.metavar}`, `${f.help}${d === undefined ? '' : ` (default ${d})`}; env ${f.env}`]
+    return [`  ${f.flag}${f.metavar === '' ? '' : ` ${f.metavar}`}`, `${f.help}${d === undefined ? '' : ` (default ${d})`}; env ${f.env}`]
   })
   rows.push(['  -h, --help', 'print this help'], ['  --version', 'print the version'])
   const width = Math.max(...rows.map(([a]) => a.length)) + 2
@@ -687,8 +688,8 @@ export function usage(): string {
     ...presets.map(([a, b]) => `${a.padEnd(pwidth)}${b}`),
     '',
     'Commands:',
-    '  dockgate check [--policy NAME|FILE] METHOD TARGET [--body FILE|-]',
-    '      would this request be allowed, and by which rule or guard? (exit 0 allowed, 1 refused)',
+    '  dockgate check [--policy NAME|FILE | --config FILE [--listener ADDR] [--client NAME]] METHOD TARGET [--body FILE|-]',
+    '      would this request be allowed, and by which rule or guard? (exit 0 allowed, 1 refused; see dockgate check --help)',
     '  dockgate healthcheck [options]',
     '      does the engine answer, and does each listener answer GET /_ping? (exit 0 healthy, 1 not)',
     '  dockgate learn LOG... [--listener ADDR] [--client KEY=VALUE]',

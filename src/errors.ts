@@ -56,15 +56,20 @@ export class DockgateError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly source: ErrorSource = {},
+    /** What would allow it, said after the code: `to allow it add "ContainerKill" to …`. */
+    readonly hint?: string,
   ) {
     super(message)
     this.name = 'DockgateError'
     this.status = ERROR_CODES[code].status
   }
 
-  /** The text a client sees in `{"message": ...}`; the docker CLI prints it verbatim. */
+  /**
+   * The text a client sees in `{"message": ...}`; the docker CLI prints it verbatim:
+   * `dockgate: <what was refused and why> [CODE]` and, when there is one, `; <what would allow it>`.
+   */
   clientMessage(): string {
-    return `dockgate: ${this.message} [${this.code}]`
+    return `dockgate: ${this.message} [${this.code}]${this.hint === undefined ? '' : `; ${this.hint}`}`
   }
 }
 

@@ -11,7 +11,7 @@
 import http, { type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http'
 import type { Transform } from 'node:stream'
 import { isDockgateError, type DockgateError } from './errors.js'
-import { upstreamError, type Upstream } from './upstream.js'
+import { formatAddress, upstreamError, type Upstream } from './upstream.js'
 import type { ApiRequest } from './types.js'
 import type { RedactKind } from './policy/redact.js'
 import { hasRedactableBody, readAndRedact, type ResponseRedaction } from './redact/response.js'
@@ -118,7 +118,7 @@ export function createForwarder(upstream: Upstream): Forwarder {
         const rh = upRes.rawHeaders
         for (let i = 0; i + 1 < rh.length; i += 2) if (!HOP_BY_HOP.has(rh[i]!.toLowerCase())) out.push(rh[i]!, rh[i + 1]!)
         if (redact !== undefined && hasRedactableBody(api.method, upRes)) {
-          sendRedacted(upRes, res, out, redact, api.operation.id).then((redacted) => done({ ok: true, redacted }), (err: unknown) => {
+          sendRedacted(upRes, res, out, redact, api.operation.id, formatAddress(upstream.address)).then((redacted) => done({ ok: true, redacted }), (err: unknown) => {
             // Nothing was sent: the pipeline answers with the refusal; an engine that failed midway is DG_UPSTREAM_FAILED.
             done({ ok: false, error: isDockgateError(err) ? err : upstreamError(err as NodeJS.ErrnoException, upstream.address) })
           })
@@ -170,8 +170,8 @@ export function createForwarder(upstream: Upstream): Forwarder {
  * Reads, redacts and sends one answer, with the engine's status and headers and a Content-Length
  * for the bytes sent. Resolves with the kinds replaced; rejects before anything is sent.
  */
-async function sendRedacted(upRes: IncomingMessage, res: ServerResponse, headers: string[], redact: ResponseRedaction, operation: string): Promise<readonly RedactKind[]> {
-  const answer = await readAndRedact(upRes, redact, operation)
+async function sendRedacted(upRes: IncomingMessage, res: ServerResponse, headers: string[], redact: ResponseRedaction, operation: string, engine: string): Promise<readonly RedactKind[]> {
+  const answer = await readAndRedact(upRes, redact, operation, engine)
   res.once('close', answer.release)
   const out: string[] = []
   for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!)

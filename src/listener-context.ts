@@ -108,6 +108,7 @@ export function generation(l: ListenerConfig, core: Core, shared: Shared): Gener
     responseBytes: core.limits.responseBytes,
     budget: shared.budget,
     logger: shared.logger.child({ listener: name, policy: l.policy.name }),
+    auditLogger: shared.logger,
     metrics: shared.metrics,
     self: shared.self,
     trackStream: (res) => {

@@ -120,6 +120,7 @@ export async function openListener(first: ListenerConfig, firstCore: Core, share
   const unixOptions = (l: ListenerConfig): { mode: number; uid: number | undefined; gid: number | undefined } => ({ mode: l.mode, uid: l.uid, gid: l.gid })
   let server = makeServer(first)
   await listen(server, first.address, unixOptions(first))
+  shared.metrics.auditOnly.set({ listener: name }, first.auditOnly === true ? 1 : 0)
 
   const stopAccepting = (): void => {
     for (const s of [server, ...retired]) s.close()
@@ -163,9 +164,11 @@ export async function openListener(first: ListenerConfig, firstCore: Core, share
         fs.chmodSync(l.address.path, l.mode)
       }
       table.advance(next)
+      shared.metrics.auditOnly.set({ listener: name }, l.auditOnly === true ? 1 : 0)
     },
     remove() {
       table.markRemoved()
+      shared.metrics.auditOnly.remove({ listener: name })
       stopAccepting()
       closeIdle()
       // Streams and sessions run to their end; the connections they leave idle are closed here.

@@ -7,7 +7,8 @@
  * written in one `write` when it reaches BATCH_BYTES or FLUSH_MS after its first record, so a
  * record is on its way within a second. Every other line — refusals and errors (warn and above),
  * hijacked sessions (101), anything that is not an audit record (start-up, reloads) — is written at
- * once, after whatever is buffered, so lines keep their order. On exit (SIGTERM/SIGINT go through
+ * once, after whatever is buffered, so lines keep their order (audit.ts also asks for a flush,
+ * `logger.flush()`, after a refusal and at the start of a stream or session). On exit (SIGTERM/SIGINT go through
  * main's graceful close and then `process.exit`, and an uncaught exception also ends in the
  * `exit` event) the buffer is written synchronously: nothing is lost.
  *
@@ -38,7 +39,7 @@ export interface LogDestination {
 }
 
 interface AuditShape {
-  readonly audit?: { readonly decision?: string; readonly status?: number }
+  readonly audit?: { readonly decision?: string; readonly status?: number; readonly phase?: string }
 }
 
 /**
@@ -49,7 +50,7 @@ export function canBatch(level: number, obj: unknown): boolean {
   if (level > 30) return false
   const audit = (obj as AuditShape | undefined)?.audit
   if (audit === undefined || audit === null) return false
-  return (audit.decision === 'allow' || audit.decision === 'aborted') && audit.status !== 101
+  return (audit.decision === 'allow' || audit.decision === 'aborted') && audit.status !== 101 && audit.phase !== 'start'
 }
 
 const sleepMs = (ms: number): void => {

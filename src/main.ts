@@ -5,10 +5,12 @@
  * `file:line:col: message` lines — never a stack trace.
  */
 import { readFileSync } from 'node:fs'
-import pino, { type Logger } from 'pino'
+import type { Logger } from 'pino'
+import { createLogger } from './log.js'
 import { createLogDestination } from './log-destination.js'
 import { loadConfig } from './config.js'
 import { ConfigError, formatProblem } from './problems.js'
+import { presetsAllowing } from './policy/advice.js'
 import { startDockgate, type RunningDockgate } from './server.js'
 import { announceConfig, createReloader, type Reloader } from './reload.js'
 import { formatAddress } from './upstream.js'
@@ -70,8 +72,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, early?: Early
     return 0
   }
   const config = loaded
-  // Allowed requests' audit records are written in batches (log-destination.ts): off the hot path.
-  const logger: Logger = pino({ level: config.logLevel, base: { service: 'dockgate' } }, createLogDestination())
+  // Allowed requests' audit records are written in batches (log-destination.ts): off the hot
+  // path. On a terminal, log.ts formats for reading (pino-pretty) and writes each line at once.
+  const logger: Logger = createLogger(config.logLevel, process.stdout.isTTY === true ? undefined : createLogDestination())
   announceConfig(config, logger)
   // From here on SIGHUP reloads (reload.ts); one that comes while dockgate is still starting is
   // done as soon as it has started. Without a handler, node would exit 129 and leave the sockets.
@@ -87,6 +90,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, early?: Early
   if (early?.pending() === true) hupWhileStarting = true
   early?.release()
   const identity = currentIdentity()
+  // Which presets have each operation, for the hint of an operation refusal (policy/advice.ts):
+  // read now (about 150 ms), not on the first refusal while clients wait.
+  presetsAllowing('SystemPing')
   try {
     for (const dir of prepareSocketDirs(socketPlans(config), identity)) logger.info(`created socket directory ${dir} (mode 0755)`)
   } catch (err) {

@@ -18,8 +18,9 @@ import type { Forwarder } from './forward.js'
 import type { Upstream } from './upstream.js'
 import { DockgateError, isDockgateError } from './errors.js'
 import { sendError, sendErrorRaw } from './respond.js'
-import { audit, type AuditRecord } from './audit.js'
+import { audit, nextRequestId } from './audit.js'
 import type { Metrics } from './metrics.js'
+import { noteObject, record, recordStart, startTrack, type Outcome } from './record.js'
 import type { ApiRequest } from './types.js'
 import type { ConnectionClient } from './connection.js'
 import { redactPlan } from './redact/apply.js'
@@ -41,7 +42,10 @@ export interface ListenerContext {
   readonly responseBytes: number
   /** Bytes of bodies held for inspection, shared by every listener of this dockgate. */
   readonly budget: BodyBudget
+  /** For what goes wrong (internal errors): bound to the listener and policy. */
   readonly logger: Logger
+  /** For audit records (record.ts): unbound, since each record names its listener and policy once. */
+  readonly auditLogger: Logger
   readonly metrics: Metrics
   readonly self: SelfIdentity
   /**
@@ -58,28 +62,6 @@ function asDockgateError(err: unknown, logger: Logger): DockgateError {
   if (isDockgateError(err)) return err
   logger.error({ err }, 'internal error while admitting a request')
   return new DockgateError('DG_INTERNAL', 'internal error in dockgate; the request was not forwarded')
-}
-
-type Outcome = Partial<AuditRecord> & Pick<AuditRecord, 'decision'>
-
-function record(ctx: ListenerContext, req: IncomingMessage, api: ApiRequest | undefined, started: number, fields: Outcome): void {
-  const durationMs = Math.round((performance.now() - started) * 1000) / 1000
-  const operation = api?.operation.id ?? 'unknown'
-  const rec: AuditRecord = {
-    listener: ctx.listener,
-    policy: ctx.policy.name,
-    client: ctx.client.audit,
-    method: req.method ?? '',
-    // Never the query: it can carry credentials.
-    path: api?.path ?? (req.url ?? '').split('?')[0]!.slice(0, 200),
-    version: api?.version,
-    operation,
-    durationMs,
-    ...fields,
-  }
-  audit(ctx.logger, rec)
-  ctx.metrics.requests.inc({ decision: fields.decision, operation, policy: ctx.policy.name, code: fields.code ?? '' })
-  ctx.metrics.duration.observe({ operation, decision: fields.decision }, durationMs / 1000)
 }
 
 function refusalFields(err: DockgateError): Outcome {
@@ -169,8 +151,8 @@ export function handleClientError(ctx: ListenerContext, err: NodeJS.ErrnoExcepti
   const why = err.reason ?? err.message
   const e = new DockgateError('DG_REQ_MALFORMED_HTTP', `malformed HTTP request: ${why} (${err.code ?? 'parse error'}); nothing was forwarded`)
   const operation = 'unknown'
-  audit(ctx.logger, { listener: ctx.listener, policy: ctx.policy.name, client: ctx.client.audit, method: '', path: '', operation, durationMs: 0, ...refusalFields(e) })
-  ctx.metrics.requests.inc({ decision: 'deny', operation, policy: ctx.policy.name, code: e.code })
+  audit(ctx.auditLogger, { id: nextRequestId(), listener: ctx.listener, policy: ctx.policy.name, client: ctx.client.audit, method: '', path: '', operation, ...refusalFields(e), durationMs: 0 })
+  ctx.metrics.requests.inc({ listener: ctx.listener, policy: ctx.policy.name, operation, decision: 'deny', code: e.code })
   sendErrorRaw(socket, e)
   // Then close both ways, as node:http does for its own 400s: the request whose body broke may be
   // on its way to the engine, and only the end of this connection aborts it (forward.ts).
@@ -180,7 +162,7 @@ export function handleClientError(ctx: ListenerContext, err: NodeJS.ErrnoExcepti
 
 /** Handler for ordinary requests (plain and streamed). */
 export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const started = performance.now()
+  const t = startTrack(req.socket)
   CURRENT_RESPONSE.set(req.socket, res)
   let api: ApiRequest | undefined
   let held: HeldBody | undefined
@@ -194,17 +176,18 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     if (ctx.client.refusal) throw ctx.client.refusal
     const result = admit(ctx.admission, headOf(req, false), read, (a) => {
       api = a
+      t.first = a
     })
     admitted = result instanceof Promise ? await result : result
   } catch (err) {
     held?.release()
+    noteObject(t, held?.bytes)
     if (!isDockgateError(err) && req.destroyed) {
       // The client left while its body was being read: nothing was forwarded.
-      record(ctx, req, api, started, { decision: 'aborted', reason: 'the client closed the connection before its request was complete' })
+      record(ctx, req, t, api, { decision: 'aborted', reason: 'the client closed the connection before its request was complete' })
       return
     }
     const e = asDockgateError(err, ctx.logger)
-    record(ctx, req, api, started, refusalFields(e))
     // A refused request's body is never forwarded. If it is still arriving (docker cp, build,
     // load), answer now and read the rest to the void, as Go's server does: closing at once would
     // break the client's pipe before it reads the answer. Node's parser keeps the body inside its
@@ -213,12 +196,15 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     // node:http is still inside the packet, before it has marked even a body-less request complete.)
     if (!req.complete && hasBody(req.headers)) discardBody(req)
     sendError(res, e, req.method ?? 'GET')
+    record(ctx, req, t, api, refusalFields(e))
     return
   }
   api = admitted.api
+  noteObject(t, admitted.body ?? held?.bytes)
   const kind = api.operation.stream
   if (kind !== 'none') {
-    ctx.metrics.openStreams.inc({ kind })
+    // On record before anything is forwarded: a stream that lasts hours is seen while it lasts.
+    recordStart(ctx, req, t, api, kind, passFields(admitted, undefined))
     ctx.trackStream(res)
   }
   // Only operations whose answer carries values this policy hides are read whole (redact/).
@@ -228,30 +214,29 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
   // No answer from the engine: a pending re-create is released (the hook heeds its first call only).
   admitted.onEngineStatus?.(0)
   held?.release()
-  if (kind !== 'none') ctx.metrics.openStreams.dec({ kind })
   if (!outcome.ok && 'refused' in outcome) {
     // The body filter refused mid-stream (a build context's Dockerfile): the engine's request was
     // cut short. Answer, and read the rest of the upload to the void as for an early refusal.
     const e = asDockgateError(outcome.refused, ctx.logger)
-    record(ctx, req, api, started, refusalFields(e))
     if (!req.complete && hasBody(req.headers)) discardBody(req)
     sendError(res, e, req.method ?? 'GET')
+    record(ctx, req, t, api, refusalFields(e))
     return
   }
   if (!outcome.ok && outcome.error) {
     if (outcome.error.code.startsWith('DG_UPSTREAM_')) ctx.metrics.upstreamErrors.inc({ code: outcome.error.code })
-    record(ctx, req, api, started, { ...refusalFields(outcome.error), decision: 'error', rule: admitted.rule })
     sendError(res, outcome.error, req.method ?? 'GET')
+    record(ctx, req, t, api, { ...refusalFields(outcome.error), decision: 'error', rule: admitted.rule })
     return
   }
   const redacted = outcome.ok ? outcome.redacted : undefined
   if (redacted !== undefined) for (const k of redacted) ctx.metrics.redacted.inc({ operation: api.operation.id, kind: k })
-  record(ctx, req, api, started, { ...passFields(admitted, res.statusCode), ...(redacted !== undefined && redacted.length > 0 ? { redacted } : {}) })
+  record(ctx, req, t, api, { ...passFields(admitted, res.statusCode), ...(redacted !== undefined && redacted.length > 0 ? { redacted } : {}) })
 }
 
 /** Handler for requests carrying `Connection: Upgrade` — same admission, then hijack. */
 export async function handleUpgrade(ctx: ListenerContext, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-  const started = performance.now()
+  const t = startTrack(socket)
   let api: ApiRequest | undefined
   let held: HeldBody | undefined
   let surplus: Buffer = Buffer.alloc(0)
@@ -271,31 +256,32 @@ export async function handleUpgrade(ctx: ListenerContext, req: IncomingMessage, 
     if (ctx.client.refusal) throw ctx.client.refusal
     const result = admit(ctx.admission, headOf(req, true), read, (a) => {
       api = a
+      t.first = a
     })
     admitted = result instanceof Promise ? await result : result
     body = admitted.body ?? (await read())
   } catch (err) {
     held?.release()
     if (!isDockgateError(err) && socket.destroyed) {
-      record(ctx, req, api, started, { decision: 'aborted', reason: 'the client closed the connection before its request was complete' })
+      record(ctx, req, t, api, { decision: 'aborted', reason: 'the client closed the connection before its request was complete' })
       return
     }
     const e = asDockgateError(err, ctx.logger)
-    record(ctx, req, api, started, refusalFields(e))
     sendErrorRaw(socket, e)
+    record(ctx, req, t, api, refusalFields(e))
     return
   }
   // The body is small and about to be written upstream; it no longer counts against the budget.
   held?.release()
   api = admitted.api
-  ctx.metrics.openStreams.inc({ kind: 'hijack' })
+  // A session (exec -it, attach) is on record as soon as it is admitted, not only when it ends.
+  recordStart(ctx, req, t, api, 'hijack', passFields(admitted, undefined))
   const outcome = await hijack(req, socket, api, ctx.upstream, body, surplus)
-  ctx.metrics.openStreams.dec({ kind: 'hijack' })
   if (outcome.error) {
     ctx.metrics.upstreamErrors.inc({ code: outcome.error.code })
-    record(ctx, req, api, started, { ...refusalFields(outcome.error), decision: 'error', rule: admitted.rule })
     if (!socket.destroyed) sendErrorRaw(socket, outcome.error)
+    record(ctx, req, t, api, { ...refusalFields(outcome.error), decision: 'error', rule: admitted.rule })
     return
   }
-  record(ctx, req, api, started, passFields(admitted, outcome.status))
+  record(ctx, req, t, api, passFields(admitted, outcome.status))
 }

@@ -20,6 +20,12 @@ import { formatAddress, type RunningDockgate } from './server.js'
 export function announceConfig(config: Config, logger: Logger): void {
   for (const w of config.warnings) logger.warn(w)
   for (const l of config.listeners) {
+    if (l.auditOnly) {
+      logger.warn({ listener: formatAddress(l.address), auditOnly: true },
+        `!!! ${formatAddress(l.address)} is in AUDIT-ONLY mode: its policy REFUSES NOTHING there. What policy "${l.policy.name}" would refuse is forwarded ` +
+          'and recorded as decision "would-deny" (only requests dockgate cannot read exactly, or that reach into dockgate itself, are still refused). ' +
+          'Use it to observe a tool (then `dockgate learn`), never to protect an engine. !!!')
+    }
     for (const policy of [l.policy, ...l.clients.map((c) => c.policy)]) {
       if (policy.unguarded) {
         logger.warn(

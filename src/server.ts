@@ -18,6 +18,7 @@ import { reclaimAfterBursts } from './reclaim.js'
 import { createEngineClient } from './engine-client.js'
 import { RecreateStore } from './recreate/store.js'
 import { startAdmin } from './admin.js'
+import { currentIdentity, probeEngine } from './engine-probe.js'
 import type { SelfIdentity } from './guards/types.js'
 import { peerCredentialReader, type PeerCredentialReader } from './peercred.js'
 import { DEFAULTS } from './config.js'
@@ -63,6 +64,9 @@ function keysOf(listeners: readonly ListenerConfig[]): string[] {
   })
 }
 
+/** How long a scrape waits for the engine's /_ping answer (ms), as /readyz does. */
+const ENGINE_PROBE_MS = 2_000
+
 const limitsOf = (c: ServerConfig): ServerLimits => ({ ...c.limits, responseBytes: c.limits.responseBytes ?? DEFAULTS.responseBytes })
 
 export async function startDockgate(
@@ -78,6 +82,9 @@ export async function startDockgate(
   },
 ): Promise<RunningDockgate> {
   const metrics = createMetrics(deps.registry, { processMetrics: deps.processMetrics ?? true })
+  // dockgate_engine_up: the /readyz probe, at each scrape, of the engine in use then.
+  const identity = currentIdentity()
+  metrics.setEngineProbe(async () => (await probeEngine(core.upstream.address, identity, ENGINE_PROBE_MS)).ok)
   const shared: Shared = {
     logger: deps.logger,
     metrics,

@@ -8,6 +8,7 @@ import type { JsonValue } from './body/json-value.js'
 import { DockgateError } from './errors.js'
 import { effectiveCreateBody } from './existing.js'
 import { containerCreateGuard } from './guards/container-create.js'
+import { describeViolation } from './guards/describe.js'
 import { isSelf, SELF_DETAIL, SELF_GUARD } from './guards/self.js'
 import type { GuardContext, SelfIdentity, Violation } from './guards/types.js'
 import { volumeCreateGuard } from './guards/volume-create.js'
@@ -25,8 +26,11 @@ export function displayName(info: ContainerInfo): string {
   return (info.Name ?? '').replace(/^\//, '') || info.Id.slice(0, 12)
 }
 
-export function describe(v: Violation): string {
-  return `${v.field}=${v.value} (guard ${v.guard}${v.detail ? `: ${v.detail}` : ''})`
+/** The rules a refusal was judged by, for what they allow now (guards/describe.ts). */
+type Judged = Pick<TargetContext, 'policy' | 'rules'>
+
+function describeAll(t: Judged, violations: readonly Violation[]): string {
+  return violations.map((v) => describeViolation(v, t.rules ?? t.policy.guards)).join('; ')
 }
 
 export function selfRefusal(api: ApiRequest, policy: CompiledPolicy, field: string, ref: string): DockgateError {
@@ -55,7 +59,7 @@ export async function createViolations(t: TargetContext, engine: EngineClient, i
     body = decodeBody(Buffer.from(text, 'utf8'), containerCreateGuard.shape)
   } catch (err) {
     if (!(err instanceof BodyError)) throw err
-    return [{ guard: 'target', field: 'container', value: displayName(info), detail: `dockgate cannot read its definition (${err.reason})` }]
+    return [{ guard: 'target', field: 'container', value: displayName(info), detail: `has a definition dockgate cannot read (${err.reason})` }]
   }
   const violations = containerCreateGuard.check(body, guardContext(t, 'ContainerCreate'))
   const volumes = (info.Mounts ?? []).flatMap((m, i) => (m.Type === 'volume' && m.Name ? [{ field: `Mounts[${i}]`, name: m.Name }] : []))
@@ -79,17 +83,19 @@ export function asInspected(v: Violation): Violation {
   return v.field.startsWith('HostConfig.Mounts[') ? { ...v, field: v.field.slice('HostConfig.'.length) } : v
 }
 
-export function targetRefusal(api: ApiRequest, policy: CompiledPolicy, what: string, found: readonly Violation[], kind: 'container' | 'exec' = 'container'): DockgateError {
+export function targetRefusal(api: ApiRequest, t: Judged, what: string, found: readonly Violation[], kind: 'container' | 'exec' = 'container'): DockgateError {
   const violations = found.map(asInspected)
+  const policy = t.policy
   return new DockgateError(
     'DG_DENY_TARGET',
-    `${api.operation.id} denied by policy "${policy.name}": ${what} has ${violations.map(describe).join('; ')}, which this policy does not allow in ${kind === 'container' ? 'a container' : 'an exec'} it creates`,
+    `${api.operation.id} denied by policy "${policy.name}": ${what} has what this policy does not allow in ${kind === 'container' ? 'a container' : 'an exec'} it creates: ${describeAll(t, violations)}`,
     { policy: policy.name, rule: [...new Set(violations.map((v) => v.guard))].join(','), violations },
   )
 }
 
-export function bodyRefusal(api: ApiRequest, policy: CompiledPolicy, violations: readonly Violation[]): DockgateError {
-  return new DockgateError('DG_DENY_BODY', `${api.operation.id} denied by policy "${policy.name}": ${violations.map(describe).join('; ')}, which this policy does not allow`, {
+export function bodyRefusal(api: ApiRequest, t: Judged, violations: readonly Violation[]): DockgateError {
+  const policy = t.policy
+  return new DockgateError('DG_DENY_BODY', `${api.operation.id} denied by policy "${policy.name}": ${describeAll(t, violations)}`, {
     policy: policy.name,
     rule: [...new Set(violations.map((v) => v.guard))].join(','),
     violations,

@@ -129,7 +129,7 @@ async function checkPathTarget(t: TargetContext, api: ApiRequest): Promise<Targe
       const note = violations.length > 0 && STARTS.has(api.operation.id)
         ? await inheritedStart(t.recreate, { policy: t.policy, tenant: t.view?.tenant }, info, (rules) => createViolations({ ...t, rules }, engine, info, 'all'))
         : undefined
-      if (violations.length > 0 && note === undefined) t.refuse(targetRefusal(api, t.policy, `container ${displayName(info)}`, violations))
+      if (violations.length > 0 && note === undefined) t.refuse(targetRefusal(api, t, `container ${displayName(info)}`, violations))
       if (note !== undefined) return { api: withTargetId(api, info.Id), note }
     }
     // A removal an updater may re-create: what the container has is taken now, from the engine.
@@ -146,9 +146,9 @@ async function checkPathTarget(t: TargetContext, api: ApiRequest): Promise<Targe
       const pc = exec.ProcessConfig ?? {}
       const asCreate = decodeBody(Buffer.from(JSON.stringify({ Privileged: pc.privileged === true, User: pc.user ?? '' })), execCreateGuard.shape)
       const own = execCreateGuard.check(asCreate, guardContext(t, 'ContainerExec'))
-      if (own.length > 0) t.refuse(targetRefusal(api, t.policy, `exec ${exec.ID.slice(0, 12)} (in container ${displayName(info)})`, own, 'exec'))
+      if (own.length > 0) t.refuse(targetRefusal(api, t, `exec ${exec.ID.slice(0, 12)} (in container ${displayName(info)})`, own, 'exec'))
       const violations = await createViolations(t, t.engine, info, 'all')
-      if (violations.length > 0) t.refuse(targetRefusal(api, t.policy, `container ${displayName(info)} (of exec ${exec.ID.slice(0, 12)})`, violations))
+      if (violations.length > 0) t.refuse(targetRefusal(api, t, `container ${displayName(info)} (of exec ${exec.ID.slice(0, 12)})`, violations))
     }
     return { api: withTargetId(api, exec.ID) }
   }
@@ -180,7 +180,7 @@ async function checkBodyReferences(t: TargetContext, api: ApiRequest, refs: read
         // Inheriting a container's mounts is mounting them: they must pass as binds of a new container.
         const mounts = r.readOnly === true ? 'read-only' : 'as-is'
         const violations = (await createViolations(t, t.engine, info, { mounts })).map((v) => ({ ...v, field: `${r.field} (container ${displayName(info)}: ${asInspected(v).field})` }))
-        if (violations.length > 0) t.refuse(bodyRefusal(api, t.policy, violations))
+        if (violations.length > 0) t.refuse(bodyRefusal(api, t, violations))
       }
       if (r.rewrite !== undefined) out = replaceAt(out, r.path, r.rewrite(info.Id))
     } else if (t.engine !== undefined) {
@@ -188,7 +188,7 @@ async function checkBodyReferences(t: TargetContext, api: ApiRequest, refs: read
       const spec = vol === undefined && t.view !== undefined ? implicitVolume(body, r, t.view.tenant) : undefined
       if (spec !== undefined) implicit.push(spec)
       const violations = volumeViolations(t, r.field, r.ref, vol ?? spec)
-      if (violations.length > 0) t.refuse(bodyRefusal(api, t.policy, violations))
+      if (violations.length > 0) t.refuse(bodyRefusal(api, t, violations))
     }
   }
   return { body: renameKeys(api, out, renames), implicit }

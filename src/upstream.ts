@@ -42,11 +42,26 @@ export function createUpstream(address: Address): Upstream {
 /** Node error codes that mean "the engine is not there" rather than "it failed mid-request". */
 export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ENOTSOCK', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL'])
 
-/** The DockgateError for a failed engine connection, naming the engine's address. */
+/** What an unreachable engine's error code means, in words. */
+const UNREACHABLE_WORDS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused: nothing listens there',
+  ENOENT: 'no such socket',
+  EACCES: 'permission denied: dockgate\'s user may not open the socket',
+  ENOTSOCK: 'not a socket',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'timed out',
+  EADDRNOTAVAIL: 'address not available',
+}
+
+/**
+ * The DockgateError for a failed engine connection, naming the engine's address and, when it
+ * cannot be reached, what to check: that the engine runs, and --upstream (DOCKGATE_UPSTREAM).
+ */
 export function upstreamError(err: NodeJS.ErrnoException, address: Address): DockgateError {
   const code = err.code ?? ''
   const engine = formatAddress(address)
   return UNREACHABLE_CODES.has(code)
-    ? new DockgateError('DG_UPSTREAM_UNREACHABLE', `cannot reach the Docker engine at ${engine} (${code})`)
+    ? new DockgateError('DG_UPSTREAM_UNREACHABLE', `cannot reach the Docker engine at ${engine} (${code}, ${UNREACHABLE_WORDS[code] ?? code}); check that the engine runs there and dockgate's --upstream`)
     : new DockgateError('DG_UPSTREAM_FAILED', `the connection to the Docker engine at ${engine} failed (${code || err.message})`)
 }

@@ -11,7 +11,7 @@ import { Findings } from './values.js'
 export function checkPutArchive(ctx: GuardContext): Violation[] {
   const findings = new Findings()
   if (!ctx.rules.archive.write) {
-    findings.add('archive.write', 'query.path', ctx.query.get('path') ?? '', 'writing into containers needs guards.archive.write')
+    findings.add('archive.write', 'query.path', ctx.query.get('path') ?? '', 'writes into a container, which needs guards.archive.write')
   }
   return findings.list
 }

@@ -26,7 +26,7 @@ import type { BodyStreamOptions, GuardContext, Violation } from './types.js'
 import type { Findings } from './values.js'
 
 export const FETCH_GUARD = 'build.fetch_urls'
-const LOOSEN = 'allow with guards.build.fetch_urls: true'
+const LOOSEN = 'needs guards.build.fetch_urls: true'
 /** Most findings named in one refusal. */
 const MAX_FINDINGS = 10
 
@@ -75,7 +75,7 @@ export function readBuildArgs(query: URLSearchParams): BuildArgs {
 function violation(f: FetchFinding): Violation {
   const field = `Dockerfile line ${f.line}: ${f.instruction} source`
   const source = f.source.length > 200 ? `${f.source.slice(0, 199)}…` : f.source
-  return { guard: FETCH_GUARD, field, value: JSON.stringify(source), detail: `${f.reason}; ${LOOSEN}` }
+  return { guard: FETCH_GUARD, field, value: JSON.stringify(source), detail: `is refused because ${f.reason}; it ${LOOSEN}` }
 }
 
 /** The verdict on the Dockerfile the engine will read. */
@@ -89,7 +89,7 @@ export function checkDockerfile(found: FoundDockerfile, buildArgs: BuildArgs, op
   }
   if (findings.length === 0) return undefined
   const shown = findings.slice(0, MAX_FINDINGS).map(violation)
-  if (findings.length > MAX_FINDINGS) shown.push({ guard: FETCH_GUARD, field: 'Dockerfile', value: `${findings.length - MAX_FINDINGS} more`, detail: LOOSEN })
+  if (findings.length > MAX_FINDINGS) shown.push({ guard: FETCH_GUARD, field: 'Dockerfile', value: `${findings.length - MAX_FINDINGS} more`, detail: `are URL fetches too; each ${LOOSEN}` })
   return opts.deny(shown)
 }
 

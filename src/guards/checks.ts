@@ -31,7 +31,7 @@ export function checkCapabilities(c: Check, fields: Fields, name: string): void 
   for (const [i, raw] of fields.strings(name, 'container.capabilities')) {
     const cap = normalizeCapability(raw)
     if (capabilityAllowed(cap, allowed)) continue
-    const detail = cap === undefined ? 'is not a capability name dockgate can read' : `${cap} is not in guards.container.capabilities`
+    const detail = cap === undefined ? 'is not a capability name dockgate can read' : `adds ${cap}, which is not in guards.container.capabilities`
     c.findings.add('container.capabilities', `${fields.at(name)}[${i}]`, raw, detail)
   }
 }
@@ -68,7 +68,7 @@ export function checkSystemPaths(c: Check, fields: Fields): void {
 export function checkSysctls(c: Check, fields: Fields, name: string): void {
   for (const [key, value] of fields.map(name, 'container.sysctls') ?? []) {
     const field = mapKey(fields.at(name), key)
-    if (key.includes('/')) c.findings.add('container.sysctls', field, value, 'write sysctl names in dotted form')
+    if (key.includes('/')) c.findings.add('container.sysctls', field, value, 'names the sysctl with slashes; write it in dotted form (net.ipv4.ip_forward)')
     else if (!c.rules.container.sysctls.matches(key)) c.findings.add('container.sysctls', field, value, 'is not in guards.container.sysctls')
   }
 }
@@ -111,7 +111,7 @@ export function checkResources(c: Check, fields: Fields): void {
     const raw = d.string('PathOnHost', 'container.devices')
     const path = raw === undefined ? undefined : normalizeHostPath(raw)
     if (path === undefined || !path.ok) {
-      c.findings.add('container.devices', d.at('PathOnHost'), d.raw('PathOnHost'), path?.ok === false ? `host path ${path.problem}` : 'names no host device')
+      c.findings.add('container.devices', d.at('PathOnHost'), d.raw('PathOnHost'), path?.ok === false ? `names a host path that ${path.problem}` : 'names no host device')
     } else if (!r.devices.matches(path.path)) {
       c.findings.add('container.devices', d.at('PathOnHost'), raw, 'is not in guards.container.devices')
     }
@@ -141,8 +141,8 @@ export function checkResources(c: Check, fields: Fields): void {
 
 /** An image reference against guards.container.images. */
 export function checkImage(c: Check, field: string, image: string): void {
-  const problem = imageRefProblem(image, c.rules.container.images)
-  if (problem !== undefined) c.findings.add('container.image', field, image, `${problem} (guards.container.images)`)
+  const problem = imageRefProblem(image, c.rules.container.images, 'guards.container.images')
+  if (problem !== undefined) c.findings.add('container.image', field, image, problem)
 }
 
 /** A logging driver (`HostConfig.LogConfig.Type`, service `LogDriver.Name`) against guards.container.log_drivers. */

@@ -165,7 +165,7 @@ function checkEndpoints(c: Check, top: Fields): void {
 function checkLegacyTopLevel(c: Check, top: Fields): void {
   for (const [key, value] of top.obj.entries) {
     if (LEGACY_TOP_LEVEL.has(foldKey(key))) {
-      c.findings.add('container.legacy_hostconfig', key, value, 'HostConfig fields at the top level of the body are applied by the engine; send them inside HostConfig')
+      c.findings.add('container.legacy_hostconfig', key, value, 'is a HostConfig field at the top level of the body, which the engine applies; send it inside HostConfig')
     }
   }
 }

@@ -17,7 +17,7 @@ export function checkContainerStart(body: JsonValue | undefined, ctx: GuardConte
   const findings = new Findings()
   checkCheckpointDirQuery(ctx, findings)
   if (body === undefined || body === null || (isObject(body) && body.size === 0)) return findings.list
-  findings.add('container.start_body', 'body', body, 'a start request carries no body (old API versions apply it as HostConfig)')
+  findings.add('container.start_body', 'body', body, 'is refused: a start request carries no body (old API versions apply it as HostConfig)')
   return findings.list
 }
 

@@ -47,8 +47,8 @@ export function checkImageCreate(ctx: GuardContext): Violation[] {
     for (const name of q.getAll(key)) {
       if (name === '') continue
       for (const ref of tags.length === 0 ? [name] : tags.map((t) => withTag(name, t))) {
-        const problem = imageRefProblem(ref, pull)
-        if (problem !== undefined) findings.add('image.pull', `query.${key}`, ref, `${problem} (guards.images.pull)`)
+        const problem = imageRefProblem(ref, pull, 'guards.images.pull')
+        if (problem !== undefined) findings.add('image.pull', `query.${key}`, ref, problem)
       }
     }
   }

@@ -74,15 +74,16 @@ export function parseImageRef(raw: string): ImageRef {
 }
 
 /**
- * Checks a reference against an allowlist; undefined when allowed, else why not.
- * `allow === null` means no allowlist: everything passes (ids included).
+ * Checks a reference against an allowlist, the policy key `key` (`guards.container.images`);
+ * undefined when allowed, else why not, naming the key. `allow === null` means no allowlist:
+ * everything passes (ids included).
  */
-export function imageRefProblem(raw: string, allow: GlobList | null): string | undefined {
+export function imageRefProblem(raw: string, allow: GlobList | null, key: string): string | undefined {
   if (allow === null) return undefined
   const ref = parseImageRef(raw)
-  if (ref.kind === 'id') return 'is an image id, which cannot be checked against an allowlist of names'
-  if (ref.kind === 'invalid') return 'is not a valid image reference'
-  return ref.forms.some((f) => allow.matches(f)) ? undefined : 'is not in the allowlist'
+  if (ref.kind === 'id') return `is an image id, which cannot be checked against the names in ${key}`
+  if (ref.kind === 'invalid') return `is not a valid image reference, so ${key} cannot be checked`
+  return ref.forms.some((f) => allow.matches(f)) ? undefined : `is not in ${key}`
 }
 
 /**

@@ -31,14 +31,14 @@ export const READ_ONLY_MOUNT = ', even read-only'
 export function checkHostPath(c: Check, field: string, value: JsonValue, source: string, readOnly: boolean): void {
   const path = normalizeHostPath(source)
   if (!path.ok) {
-    c.findings.add('container.binds', field, value, `host path ${path.problem}`)
+    c.findings.add('container.binds', field, value, `names a host path that ${path.problem}`)
     return
   }
   const matching = c.rules.container.binds.filter((b) => b.matches(path.path))
   if (matching.length === 0) {
-    c.findings.add('container.binds', field, value, `host path ${path.path} is not in guards.container.binds${readOnly ? READ_ONLY_MOUNT : ''}`)
+    c.findings.add('container.binds', field, value, `mounts host path ${path.path}, which is not in guards.container.binds${readOnly ? READ_ONLY_MOUNT : ''}`)
   } else if (!readOnly && matching.every((b) => b.readOnly)) {
-    c.findings.add('container.binds', field, value, `host path ${path.path} may only be mounted read-only (guards.container.binds)`)
+    c.findings.add('container.binds', field, value, `mounts host path ${path.path} writable, which guards.container.binds allows only read-only`)
   }
 }
 
@@ -59,7 +59,7 @@ export function checkBinds(c: Check, hc: Fields): void {
       const opts = mode.split(',')
       checkHostPath(c, field, spec, source, opts.includes('ro') && !opts.includes('rw'))
     } else if (!VOLUME_NAME.test(source)) {
-      c.findings.add('container.binds', field, spec, 'source is neither an absolute host path nor a volume name')
+      c.findings.add('container.binds', field, spec, 'has a source that is neither an absolute host path nor a volume name')
     }
   }
 }
@@ -97,9 +97,9 @@ export function checkLocalDriverOptions(c: Check, path: string, entries: Readonl
     for (const opt of (o ?? '').split(',')) {
       const [name = '', value] = splitOnce(opt.trim(), '=')
       if (BIND_FLAGS.has(name.toLowerCase())) {
-        c.findings.add('volume.options', mapKey(path, 'o'), o ?? '', `option "${name}" bind-mounts a host path (needs guards.volumes.bind_options)`)
+        c.findings.add('volume.options', mapKey(path, 'o'), o ?? '', `has option "${name}", which bind-mounts a host path (needs guards.volumes.bind_options)`)
       } else if (value !== undefined && value.startsWith('/')) {
-        c.findings.add('volume.options', mapKey(path, 'o'), o ?? '', `option "${name}" names a host path (needs guards.volumes.bind_options)`)
+        c.findings.add('volume.options', mapKey(path, 'o'), o ?? '', `has option "${name}", which names a host path (needs guards.volumes.bind_options)`)
       }
     }
     if (device !== undefined && isHostPath(device)) {
@@ -107,7 +107,7 @@ export function checkLocalDriverOptions(c: Check, path: string, entries: Readonl
     }
   }
   if (type === undefined) {
-    if (o !== undefined || device !== undefined) c.findings.add('volume.options', mapKey(path, 'type'), null, 'local driver options without a type')
+    if (o !== undefined || device !== undefined) c.findings.add('volume.options', mapKey(path, 'type'), null, 'is missing, and local driver options without a type are refused')
   } else if (!hostPathType && !v.localTypes.includes(type)) {
     c.findings.add('volume.options', mapKey(path, 'type'), type, 'is not in guards.volumes.local_types')
   }
@@ -121,7 +121,7 @@ function splitOnce(s: string, sep: string): [string, string | undefined] {
 /** Tmpfs mount options: a `bind` flag would make runc bind-mount a path instead. */
 function checkTmpfsFlags(c: Check, field: string, options: readonly string[], value: JsonValue): void {
   if (options.some((o) => BIND_FLAGS.has(o.trim().toLowerCase()))) {
-    c.findings.add('container.tmpfs', field, value, 'a tmpfs mount may not be a bind mount')
+    c.findings.add('container.tmpfs', field, value, 'makes a tmpfs mount a bind mount, which is never allowed')
   }
 }
 
@@ -176,7 +176,7 @@ export function checkMount(c: Check, m: Fields): void {
       return
     }
     case undefined:
-      c.findings.add('container.mounts', m.at('Type'), m.raw('Type') ?? null, 'a mount needs a type')
+      c.findings.add('container.mounts', m.at('Type'), m.raw('Type') ?? null, 'is missing, and a mount needs a type')
       return
     default:
       // npipe (Windows host pipes), cluster (CSI volumes), and anything newer than dockgate.

@@ -14,9 +14,8 @@ import { Findings } from './values.js'
 /** Why a plugin reference is not allowed, or undefined when it is. */
 export function pluginRefProblem(ref: string, allow: GlobList): string | undefined {
   if (allow === ANY_GLOB) return undefined
-  if (allow.patterns.length === 0) return 'plugins are not allowed (guards.plugins.allow)'
-  const problem = imageRefProblem(ref, allow)
-  return problem === undefined ? undefined : `${problem.replace('allowlist', 'guards.plugins.allow')}`
+  if (allow.patterns.length === 0) return 'is a plugin, and plugins are not allowed (guards.plugins.allow)'
+  return imageRefProblem(ref, allow, 'guards.plugins.allow')
 }
 
 /** Where each plugin operation carries plugin names. */

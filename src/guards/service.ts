@@ -36,7 +36,7 @@ function checkPrivileges(c: Check, cs: Fields): void {
   if (p === undefined) return
   const cred = p.struct('CredentialSpec', 'service.credential_spec')
   if (cred !== undefined && cred.obj.entries.some(([, v]) => v !== null && v !== '')) {
-    c.findings.add('service.credential_spec', cred.path, cred.obj, 'credential specs are read by the daemon from its own files or registry')
+    c.findings.add('service.credential_spec', cred.path, cred.obj, 'is a credential spec, which the daemon reads from its own files or registry')
   }
   const se = p.struct('SELinuxContext', 'container.security_opt')
   if (se !== undefined) {
@@ -111,7 +111,7 @@ export function checkService(body: JsonValue | undefined, ctx: GuardContext): Vi
   else if (runtime !== '' && runtime !== 'container') findings.add('service.runtime', tt.at('Runtime'), runtime, 'is not a task runtime clients may choose')
   const attachment = tt.raw('NetworkAttachmentSpec')
   if (attachment !== undefined && attachment !== null) {
-    findings.add('service.runtime', tt.at('NetworkAttachmentSpec'), attachment, 'attachment tasks are made by the engine')
+    findings.add('service.runtime', tt.at('NetworkAttachmentSpec'), attachment, 'makes an attachment task, which only the engine makes')
   }
   const cs = tt.struct('ContainerSpec', 'service.body')
   if (cs !== undefined) checkContainerSpec(c, cs)

@@ -6,6 +6,7 @@
  * printed: it loads with no problem and no warning, or learn fails.
  */
 import { readFileSync } from 'node:fs'
+import { parseArgs as parseArgsUtil } from 'node:util'
 import { compilePolicyText } from '../policy/compile.js'
 import { ConfigError, formatProblem } from '../problems.js'
 import { learnFrom } from './build.js'
@@ -39,26 +40,25 @@ interface Args {
   readonly clients: Map<ClientKey, string[]>
 }
 
+/** The flags, split by node:util parseArgs (as dockgate's own, args.ts); strict: learn has few flags and stops at the first problem. */
 function parseArgs(argv: readonly string[]): Args | { help: true } | { problem: string } {
-  const args: Args = { logs: [], listeners: [], clients: new Map() }
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!
-    if (a === '--help' || a === '-h') return { help: true }
-    if (a === '--listener' || a === '--client') {
-      const v = argv[++i]
-      if (v === undefined) return { problem: `${a} needs a value` }
-      if (a === '--listener') args.listeners.push(v)
-      else {
-        const at = v.indexOf('=')
-        const key = v.slice(0, at) as ClientKey
-        if (at < 1 || !CLIENT_KEYS.includes(key)) return { problem: `--client takes KEY=VALUE with KEY one of ${CLIENT_KEYS.join(', ')}: ${JSON.stringify(v)}` }
-        args.clients.set(key, [...(args.clients.get(key) ?? []), v.slice(at + 1)])
-      }
-    } else if (a.startsWith('--')) {
-      return { problem: `unknown option ${a}` }
-    } else {
-      args.logs.push(a)
-    }
+  let parsed
+  try {
+    parsed = parseArgsUtil({
+      args: [...argv], allowPositionals: true, strict: true,
+      options: { help: { type: 'boolean', short: 'h' }, listener: { type: 'string', multiple: true }, client: { type: 'string', multiple: true } },
+    })
+  } catch (err) {
+    // ERR_PARSE_ARGS_UNKNOWN_OPTION, ERR_PARSE_ARGS_INVALID_OPTION_VALUE: node's message names the flag.
+    return { problem: (err as Error).message }
+  }
+  if (parsed.values.help === true) return { help: true }
+  const args: Args = { logs: [...parsed.positionals], listeners: [...(parsed.values.listener ?? [])], clients: new Map() }
+  for (const v of parsed.values.client ?? []) {
+    const at = v.indexOf('=')
+    const key = v.slice(0, at) as ClientKey
+    if (at < 1 || !CLIENT_KEYS.includes(key)) return { problem: `--client takes KEY=VALUE with KEY one of ${CLIENT_KEYS.join(', ')}: ${JSON.stringify(v)}` }
+    args.clients.set(key, [...(args.clients.get(key) ?? []), v.slice(at + 1)])
   }
   if (args.logs.length === 0) return { problem: 'name at least one log file (or - for standard input)' }
   return args

@@ -2,7 +2,8 @@
  * Audit records as `dockgate learn` reads them: dockgate's own JSON lines (stdout or a file), each
  * with an `audit` object. Only these keys of it are read — `decision`, `operation`, `listener`,
  * `policy`, `client`, `rule`, `violations[] {guard, field, value, detail?}`, `method`, `path`, and
- * when present `code` and `version` — so that fields added to the record later change nothing.
+ * when present `code`, `version` and `phase` (the end record of a stream or session is passed over:
+ * its start record counts) — so that fields added to the record later change nothing.
  * JSON lines without an `audit` object (start-up lines) are passed over; lines that are not JSON
  * (pretty output) are counted and skipped.
  */
@@ -102,6 +103,8 @@ export function readRecords(text: string): ReadResult {
       skippedLines++
       continue
     }
+    // A stream or session has two records, `phase: "start"` and `phase: "end"`: it is seen once.
+    if (a['phase'] === 'end') continue
     const decision = str(a['decision']) ?? '(none)'
     if (!(SEEN_DECISIONS as readonly string[]).includes(decision)) {
       otherDecisions.set(decision, (otherDecisions.get(decision) ?? 0) + 1)

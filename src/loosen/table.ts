@@ -84,11 +84,14 @@ function reference(s: string): string | undefined {
 /** A bind source: Binds specs carry their mode; Mounts sources say read-only in the detail. */
 const bind: Row = (v) => {
   const s = stringValue(v.value)
-  if (s === undefined || !(v.detail ?? '').startsWith('host path /') || !/(is not in|may only be mounted read-only) /.test(v.detail ?? '')) {
+  // `mounts host path /x, which is not in …` / `… writable, which guards.container.binds allows only
+  // read-only`; older audit records said `host path /x is not in …` / `may only be mounted read-only`.
+  const d = v.detail ?? ''
+  if (s === undefined || !/^(mounts )?host path \//.test(d) || !/(is not in|may only be mounted read-only|allows only read-only)/.test(d)) {
     return cannot(`${v.field}=${v.value} is not a host path dockgate can read exactly`)
   }
   let source = s
-  let readOnly = (v.detail ?? '').endsWith(READ_ONLY_MOUNT)
+  let readOnly = d.endsWith(READ_ONLY_MOUNT)
   if (/Binds\[\d+\]$/.test(v.field)) {
     const [src = '', , mode = ''] = s.split(':')
     const opts = mode.split(',')
@@ -119,7 +122,7 @@ const securityOpt: Row = (v) => {
 /** A map key (`Sysctls["…"]`, `Annotations["…"]`, `Options["parent"]` holds the value) as a literal. */
 const mapKey = (key: GuardKey): Row => (v) => {
   const k = mapKeyOf(v.field)
-  return k === undefined || (v.detail ?? '').startsWith('write ') ? unreadable(v) : { loosen: { kind: 'item', key, item: globLiteral(k) } }
+  return k === undefined || (v.detail ?? '').startsWith('names the sysctl with slashes') ? unreadable(v) : { loosen: { kind: 'item', key, item: globLiteral(k) } }
 }
 
 const oomScore: Row = (v) => {

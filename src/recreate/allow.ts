@@ -180,7 +180,7 @@ function checkPins(findings: Findings, body: JsonObject, old: Readonly<Record<st
 export type CreateVerdict =
   | { readonly allowed: true; readonly rules: GuardRules; readonly note: string; readonly onEngineStatus: StatusHook }
   /** Refused: the violations to report (with a `container.recreate` one saying why no re-create applies). */
-  | { readonly allowed: false; readonly violations: readonly Violation[] }
+  | { readonly allowed: false; readonly violations: readonly Violation[]; readonly rules?: GuardRules }
 
 /**
  * The guard step, for a ContainerCreate whose body the guard refused (`refused`): a re-create of a
@@ -196,7 +196,7 @@ export function recreateCreate(store: RecreateStore | undefined, scope: Recreate
   const findings = new Findings()
   const removed = usable(store, scope, name)
   if (typeof removed === 'string') {
-    findings.add(RECREATE_GUARD, 'query.name', name, removed)
+    findings.add(RECREATE_GUARD, 'query.name', name, `gets no re-create allowance: ${removed}`)
     return { allowed: false, violations: [...refused, ...findings.list] }
   }
   const rules = inheritedRules(policy.guards, removed.had)
@@ -205,7 +205,8 @@ export function recreateCreate(store: RecreateStore | undefined, scope: Recreate
   checkPorts(findings, body, removed.info.HostConfig ?? {})
   if (additions.length > 0 || findings.list.length > 0) {
     findings.add(RECREATE_GUARD, 'query.name', name, `re-creates the container removed ${ago(store, removed.removedAt)}, which did not have the others listed`)
-    return { allowed: false, violations: [...additions, ...findings.list] }
+    // The additions were judged by the inherited rules: the refusal says what those allow.
+    return { allowed: false, violations: [...additions, ...findings.list], rules }
   }
   removed.state = 'creating'
   return {

@@ -38,19 +38,19 @@ export function hasRedactableBody(method: string, res: IncomingMessage): boolean
 }
 
 /**
- * Reads and redacts `res`. Rejects with a DockgateError (answered by the pipeline, since nothing
+ * Reads and redacts `res`, the answer of the engine at `engine` (named in the refusals). Rejects with a DockgateError (answered by the pipeline, since nothing
  * has been sent yet): DG_LIMIT_RESPONSE_SIZE, DG_UPSTREAM_UNREADABLE, DG_LIMIT_BODY_BUDGET; with a
  * plain Error when the engine's connection fails midway.
  */
-export function readAndRedact(res: IncomingMessage, r: ResponseRedaction, operation: string): Promise<RedactedAnswer> {
+export function readAndRedact(res: IncomingMessage, r: ResponseRedaction, operation: string, engine: string): Promise<RedactedAnswer> {
   const unreadable = (why: string): DockgateError =>
-    new DockgateError('DG_UPSTREAM_UNREADABLE', `the engine's answer to ${operation} could not be read to redact it (${why}); it was not forwarded`)
+    new DockgateError('DG_UPSTREAM_UNREADABLE', `the answer of the Docker engine at ${engine} to ${operation} could not be read to redact it (${why}); it was not forwarded`)
   const type = String(res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
   const encoding = String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
   if (type !== 'application/json') return Promise.reject(unreadable(`Content-Type ${JSON.stringify(type)}, not application/json`))
   if (encoding !== 'identity') return Promise.reject(unreadable(`Content-Encoding ${JSON.stringify(encoding)}`))
   const tooLarge = (): DockgateError => new DockgateError('DG_LIMIT_RESPONSE_SIZE',
-    `the engine's answer to ${operation} is larger than ${r.limitBytes} bytes (limits.response_bytes); the policy redacts values in it, so it must be read whole; it was not forwarded`)
+    `the answer of the Docker engine at ${engine} to ${operation} is larger than ${r.limitBytes} bytes (limits.response_bytes); the policy redacts values in it, so it must be read whole; it was not forwarded`)
   const declared = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length'])
   if (declared !== undefined && declared > r.limitBytes) return Promise.reject(tooLarge())
 

@@ -188,7 +188,7 @@ describe('through dockgate (container-operator + ImageBuild, guards at their def
     const r = await docker(['build', '-t', `${PREFIX}refused-${cli}`, ctx], { host: guarded.host, cli, env: { DOCKER_BUILDKIT: '0' } })
     expect(r.code, r.stderr).toBe(1)
     expect(r.stderr).toContain(
-      `Error response from daemon: dockgate: ImageBuild denied by policy "dg-build": Dockerfile line 2: ADD source="${url}" is not allowed (guard build.fetch_urls: the engine fetches ${url}; allow with guards.build.fetch_urls: true) [DG_DENY_BODY]`,
+      `Error response from daemon: dockgate: ImageBuild denied by policy "dg-build": Dockerfile line 2: ADD source="${url}" is refused because the engine fetches ${url}; it needs guards.build.fetch_urls: true (guard build.fetch_urls; it is false in this policy) [DG_DENY_BODY]`,
     )
     // The engine received the archive without its end marker, and the request was cut short.
     const upstream = await upstreamBuild(start)
@@ -239,7 +239,8 @@ describe('through dockgate (container-operator + ImageBuild, guards at their def
     const res = await send(guarded.socket, build(`t=${PREFIX}raw&${query}`, body))
     expect(res.status, res.body.toString()).toBe(403)
     expect(res.header('x-dockgate-error')).toBe('DG_DENY_BODY')
-    expect((res.json() as { message: string }).message).toMatch(/guard build\.fetch_urls: .*allow with guards\.build\.fetch_urls: true\) \[DG_DENY_BODY\]$/)
+    expect((res.json() as { message: string }).message).toMatch(
+      /^dockgate: ImageBuild denied by policy "dg-build": Dockerfile line \d+: (ONBUILD )?ADD source="[^"]+" is refused because [^;]+; it needs guards\.build\.fetch_urls: true \(guard build\.fetch_urls; it is false in this policy\) \[DG_DENY_BODY\]$/)
     // A small context is refused before any of it is written upstream; a larger one reaches the
     // engine cut short. Either way, once the engine has closed the connection, nothing was built.
     await until(() => tap.connections().slice(start).every((c) => c.isClosed), 'the upstream connection to close')

@@ -266,9 +266,21 @@ describe('read-only policy: refusals reach the user verbatim', () => {
     if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true })
   })
 
-  /** dockgate's refusal message for an operation the preset has no rule for. */
-  const denied = (operation: string, method: string, path: string): string =>
-    `Error response from daemon: dockgate: ${operation} (${method} ${path}) denied by policy "read-only": no rule allows it [DG_DENY_OPERATION]`
+  /** The shipped presets a refusal names as having each operation (test/unit/policy/advice.test.ts checks how they are chosen). */
+  const PRESETS_WITH: Readonly<Record<string, string>> = {
+    ContainerCreate: 'presets with it: container-operator, ci, dozzle-actions, …',
+    ContainerExec: 'presets with it: container-operator, ci, acme-companion, …',
+    ContainerKill: 'presets with it: container-operator, ci, acme-companion, …',
+    ContainerArchive: 'presets with it: ci',
+    PutContainerArchive: 'presets with it: ci',
+    ImageBuild: 'presets with it: ci',
+    ContainerExport: 'no preset has it',
+  }
+
+  /** dockgate's refusal message for an operation the preset has no rule for, with the line that would allow it. */
+  const denied = (operation: string, method: string, template: string): string =>
+    `Error response from daemon: dockgate: ${method} ${template} (${operation}) is not allowed by policy "read-only" [DG_DENY_OPERATION]; ` +
+    `to allow it add "${operation}" to an allow: list in a policy that extends read-only (${PRESETS_WITH[operation] ?? '?'})`
 
   /** Runs `args` through read-only and returns the result and the audit records it produced. */
   async function throughReadOnly(args: readonly string[], cli: CliName, env?: Record<string, string>) {
@@ -298,7 +310,7 @@ describe('read-only policy: refusals reach the user verbatim', () => {
       expect(refusals).toEqual([
         expect.objectContaining({ decision: 'deny', code: 'DG_DENY_OPERATION', operation: 'ContainerCreate', method: 'POST', path: '/containers/create', policy: 'read-only', status: 403 }),
       ])
-      expect(refusals[0]!.reason).toBe('ContainerCreate (POST /containers/create) denied by policy "read-only": no rule allows it')
+      expect(refusals[0]!.reason).toBe('POST /containers/create (ContainerCreate) is not allowed by policy "read-only"')
       const check = await docker(['inspect', name], { host: hosts.direct })
       expect(check.stderr).toContain(`No such object: ${name}`)
     })
@@ -313,10 +325,20 @@ describe('read-only policy: refusals reach the user verbatim', () => {
       const path = `/containers/${MAIN}/${{ ContainerExec: 'exec', ContainerArchive: 'archive', ContainerExport: 'export' }[operation]}`
       expect(result.code).toBe(1)
       expect(result.stdout.toString()).toBe('')
-      expect(result.stderr).toContain(denied(operation, method, path))
+      expect(result.stderr).toContain(denied(operation, method, `/containers/{id}/${path.split('/').pop() ?? ''}`))
       expect(audits.filter((a) => a.decision !== 'allow').map((a) => [a.decision, a.code, a.operation, a.method, a.path, a.status])).toEqual(
         refused.map(([op, m]) => ['deny', 'DG_DENY_OPERATION', op, m, path, 403]),
       )
+    })
+
+    test('kill is refused, and the CLI prints the refusal verbatim: the operation, the policy, and the line that would allow it', async () => {
+      const { result, audits } = await throughReadOnly(['kill', MAIN], cli)
+      expect(result.code).toBe(1)
+      expect(result.stdout.toString()).toBe('')
+      // One whole line of its own: nothing of the message is cut or rewrapped.
+      expect(result.stderr.trim().split('\n')).toEqual([denied('ContainerKill', 'POST', '/containers/{id}/kill')])
+      expect(audits.filter((a) => a.decision !== 'allow').map((a) => [a.decision, a.code, a.operation, a.status])).toEqual([['deny', 'DG_DENY_OPERATION', 'ContainerKill', 403]])
+      expect((await docker(['inspect', '--format', '{{.State.Running}}', MAIN], { host: hosts.direct })).stdout.toString().trim()).toBe('true')
     })
 
     // The CLI is still sending these bodies (a tar of a few MB) when the refusal comes: the message
@@ -325,7 +347,7 @@ describe('read-only policy: refusals reach the user verbatim', () => {
     test('cp in (a few MB, still uploading when refused) gets dockgate\'s message, every time', async () => {
       for (let i = 0; i < 5; i++) {
         const { result, audits } = await throughReadOnly(['cp', join(scratch, 'payload.bin'), `${MAIN}:/tmp/payload.bin`], cli)
-        expect(result.stderr).toContain(denied('PutContainerArchive', 'PUT', `/containers/${MAIN}/archive`))
+        expect(result.stderr).toContain(denied('PutContainerArchive', 'PUT', '/containers/{id}/archive'))
         expect(result.code).toBe(1)
         // The CLI stats the destination first (HEAD, refused as well, no body to print), then uploads.
         expect(audits.filter((a) => a.decision !== 'allow').map((a) => [a.decision, a.operation, a.method])).toEqual([

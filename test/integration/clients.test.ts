@@ -179,9 +179,10 @@ describe('dockerode', () => {
       await got.ended
       results[t] = { stdout: got.stdout().toString(), stderr: got.stderr().toString(), exit: ((await container.wait()) as { StatusCode: number }).StatusCode }
       if (t === 'dockgate') {
-        // Not an upgrade: it went through the plain path, and was recorded once it ended.
-        const attach = await until(() => proxy.audits().slice(before).find((a) => a.operation === 'ContainerAttach'), 'the audit record of the attach')
+        // Not an upgrade: it went through the plain path, recorded when it started and when it ended.
+        const attach = await until(() => proxy.audits().slice(before).find((a) => a.operation === 'ContainerAttach' && a.phase === 'end'), 'the end record of the attach')
         expect(attach).toMatchObject({ decision: 'allow', method: 'POST', status: 200 })
+        expect(proxy.audits().slice(before).filter((a) => a.operation === 'ContainerAttach').map((a) => a.phase)).toEqual(['start', 'end'])
       }
     }
     expect(results['dockgate']).toEqual({ stdout: 'first\nsecond\n', stderr: 'bad\n', exit: 0 })

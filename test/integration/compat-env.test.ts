@@ -44,7 +44,7 @@ describe.each<CliName>(['new', 'old'])('docker CLI (%s)', (cli) => {
     const before = await snapshot(engineSocket)
     const run = await docker(['run', '--rm', '--network', 'none', BUSYBOX_IMAGE, 'true'], { host: proxy.host, cli })
     expect(run.code).toBe(125)
-    expect(run.stderr).toContain('dockgate: ContainerCreate (POST /containers/create) denied by policy "env": no rule allows it [DG_DENY_OPERATION]')
+    expect(run.stderr).toContain('dockgate: POST /containers/create (ContainerCreate) is not allowed by policy "env" [DG_DENY_OPERATION]; to allow it set CONTAINERS=1 and POST=1, or choose a policy with --policy (presets with it: container-operator, ci, dozzle-actions, …)')
     expect(await snapshot(engineSocket)).toEqual(before)
   })
 
@@ -56,7 +56,7 @@ describe.each<CliName>(['new', 'old'])('docker CLI (%s)', (cli) => {
     const before = await snapshot(engineSocket)
     const privileged = await docker(['run', '--rm', '--privileged', '--network', 'none', BUSYBOX_IMAGE, 'true'], { host: proxy.host, cli })
     expect(privileged.code).toBe(125)
-    expect(privileged.stderr).toContain('denied by policy "env": HostConfig.Privileged=true is not allowed (guard container.privileged')
+    expect(privileged.stderr).toContain('denied by policy "env": HostConfig.Privileged=true needs guards.container.privileged (guard container.privileged; it is false in this policy)')
     expect(await snapshot(engineSocket)).toEqual(before)
   })
 
@@ -65,6 +65,6 @@ describe.each<CliName>(['new', 'old'])('docker CLI (%s)', (cli) => {
     expect((await docker(['version'], { host: proxy.host, cli })).code).toBe(0)
     const ps = await docker(['ps'], { host: proxy.host, cli })
     expect(ps.code).not.toBe(0)
-    expect(ps.stderr).toContain('denied by policy "env"')
+    expect(ps.stderr).toContain('dockgate: GET /containers/json (ContainerList) is not allowed by policy "env" [DG_DENY_OPERATION]; to allow it set CONTAINERS=1, or choose a policy with --policy (presets with it: read-only, container-operator, ci, …)')
   })
 })

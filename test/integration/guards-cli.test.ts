@@ -26,7 +26,7 @@ afterAll(async () => {
 
 const DENIED = 'Error response from daemon: dockgate: ContainerCreate denied by policy "container-operator": '
 
-/** One escalation flag, and how dockgate names it (`field=value is not allowed (guard g`). */
+/** One escalation flag, and how dockgate names it (`field=value <what is wrong> (guard g; <allowed now>)`). */
 interface Flag {
   readonly name: string
   readonly args: readonly string[]
@@ -35,7 +35,8 @@ interface Flag {
 }
 
 const re = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-const v = (field: string, value: string, guard: string): RegExp => new RegExp(`${re(field)}=${value} is not allowed \\(guard ${re(guard)}: `)
+/** The field and value, then the guard that refused them, in one violation's sentence (no other `(guard …` between). */
+const v = (field: string, value: string, guard: string): RegExp => new RegExp(`${re(field)}=${value} (?:(?!\\(guard ).)+ \\(guard ${re(guard)}[;)]`)
 
 const FLAGS: Flag[] = [
   { name: '--privileged', args: ['--privileged'], violation: v('HostConfig.Privileged', 'true', 'container.privileged') },

@@ -94,22 +94,35 @@ afterAll(async () => {
 
 beforeEach(() => tap.clear())
 
-/** `field=value is not allowed (guard g` — how dockgate names one violation in its message. */
-function violation(field: string, value: string, guard: string): string {
-  return `${field}=${value} is not allowed (guard ${guard}`
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/**
+ * One violation as dockgate words it, `field=value <what is wrong> (guard g; <allowed now>)`: the
+ * field and value, then the guard that refused them in the same sentence (no other violation's
+ * `(guard …` in between). What is wrong and what is allowed now are asserted whole in the unit
+ * tests (test/unit/guards/describe.test.ts) and in the loosened-policy cases below.
+ */
+function violation(field: string, value: string, guard: string): RegExp {
+  return new RegExp(`${escape(field)}=${escape(value)} (?:(?!\\(guard ).)+ \\(guard ${escape(guard)}[;)]`)
 }
+
+type Mention = string | RegExp
 
 /**
  * A refusal as the client sees it: status, code header, and a JSON message of the form
- * `dockgate: <Operation> denied by policy "<name>": … [CODE]` holding every fragment in `mentions`.
+ * `dockgate: <what was refused, by which policy> [CODE]` (and for an operation `; to allow it …`)
+ * holding every fragment in `mentions`.
  */
-function expectRefusal(res: RawResponse, status: number, code: string, mentions: readonly string[]): string {
+function expectRefusal(res: RawResponse, status: number, code: string, mentions: readonly Mention[]): string {
   expect(res.status, res.body.toString()).toBe(status)
   expect(res.header('content-type')).toBe('application/json')
   expect(res.header('x-dockgate-error')).toBe(code)
   const { message } = res.json() as { message: string }
-  expect(message).toMatch(new RegExp(`^dockgate: .+ \\[${code}\\]$`))
-  for (const m of mentions) expect(message).toContain(m)
+  expect(message).toMatch(new RegExp(`^dockgate: .+ \\[${code}\\](; to allow it .+)?$`))
+  for (const m of mentions) {
+    if (typeof m === 'string') expect(message).toContain(m)
+    else expect(message).toMatch(m)
+  }
   return message
 }
 
@@ -151,10 +164,10 @@ interface CreateVector {
   readonly volumes?: readonly string[]
   readonly status: 400 | 403
   readonly code: string
-  readonly mentions: () => readonly string[]
+  readonly mentions: () => readonly Mention[]
 }
 
-const deny = (...m: string[]) => () => m
+const deny = (...m: Mention[]) => () => m
 const body = (text: string) => () => text
 
 /**
@@ -581,9 +594,9 @@ describe('ContainerStart with a HostConfig body', () => {
     expect(created.status, created.body.toString()).toBe(201)
     tap.clear()
     const before = await snapshot(engineSocket)
-    const attempts: Array<[WireRequest, number, string, string[]]> = [
+    const attempts: Array<[WireRequest, number, string, Mention[]]> = [
       [{ method: 'POST', target: `/v1.23/containers/${name}/start`, body: START_BODY }, 403, 'DG_DENY_API_VERSION', ['API version 1.23 is below the floor 1.24']],
-      [{ method: 'POST', target: `/v1.41/containers/${name}/start`, body: START_BODY }, 403, 'DG_DENY_BODY', ['ContainerStart denied by policy "container-operator": ', 'body={"Binds":["/etc:/hostetc"]} is not allowed (guard container.start_body']],
+      [{ method: 'POST', target: `/v1.41/containers/${name}/start`, body: START_BODY }, 403, 'DG_DENY_BODY', ['ContainerStart denied by policy "container-operator": ', 'body={"Binds":["/etc:/hostetc"]} is refused: a start request carries no body (old API versions apply it as HostConfig) (guard container.start_body)']],
       [{ method: 'POST', target: `/containers/${name}/start`, body: START_BODY, chunkBytes: 4 }, 403, 'DG_DENY_BODY', ['(guard container.start_body']],
       [{ method: 'POST', target: `/containers/${name}/start`, body: '{"binds":["/etc:/hostetc"]}' }, 403, 'DG_DENY_BODY', ['(guard container.start_body']],
     ]
@@ -626,7 +639,7 @@ describe('other operations that create or change something', () => {
       violation('DriverOpts["device"]', '"/"', 'volume.options'),
     ])
     // container-operator does not allow VolumeCreate at all.
-    expectRefusal(await send(operator.socket, { method: 'POST', target: '/volumes/create', body: bindOpts(name) }), 403, 'DG_DENY_OPERATION', ['VolumeCreate (POST /volumes/create) denied by policy "container-operator"'])
+    expectRefusal(await send(operator.socket, { method: 'POST', target: '/volumes/create', body: bindOpts(name) }), 403, 'DG_DENY_OPERATION', ['dockgate: POST /volumes/create (VolumeCreate) is not allowed by policy "container-operator" [DG_DENY_OPERATION]; to allow it add "VolumeCreate" to an allow: list in a policy that extends container-operator (presets with it: ci)'])
     await expectEngineUntouched(before)
   })
 
@@ -664,7 +677,7 @@ describe('other operations that create or change something', () => {
     const before = await snapshot(engineSocket)
     for (const src of ['http://127.0.0.1:9/x', 'http%3A%2F%2F127.0.0.1%3A9%2Fx', '127.0.0.1:9/x']) {
       const res = await send(operator.socket, { method: 'POST', target: `/images/create?fromSrc=${src}&repo=${PREFIX}import&tag=x` })
-      expectRefusal(res, 403, 'DG_DENY_BODY', ['ImageCreate denied by policy "container-operator": ', 'query.fromSrc=', 'is not allowed (guard image.from_src'])
+      expectRefusal(res, 403, 'DG_DENY_BODY', ['ImageCreate denied by policy "container-operator": ', 'query.fromSrc=', ' makes the engine fetch a URL (needs guards.images.from_src) (guard image.from_src; it is false in this policy)'])
     }
     await expectEngineUntouched(before)
     expect(tap.blocked()).toEqual([])
@@ -678,7 +691,7 @@ describe('other operations that create or change something', () => {
     expectRefusal(await send(guarded.socket, build('networkmode=host')), 403, 'DG_DENY_BODY', [violation('query.networkmode', '"host"', 'build.network_mode')])
     expectRefusal(await send(guarded.socket, build(`networkmode=container:${sleeper}`)), 403, 'DG_DENY_BODY', [violation('query.networkmode', `"container:${sleeper}"`, 'build.network_mode')])
     expectRefusal(await send(guarded.socket, { method: 'POST', target: `/build?t=${PREFIX}built&remote=http%3A%2F%2F127.0.0.1%3A9%2Fctx.tar` }), 403, 'DG_DENY_BODY', [violation('query.remote', '"http://127.0.0.1:9/ctx.tar"', 'build.remote')])
-    expectRefusal(await send(operator.socket, build('networkmode=host')), 403, 'DG_DENY_OPERATION', ['ImageBuild (POST /build) denied by policy "container-operator"'])
+    expectRefusal(await send(operator.socket, build('networkmode=host')), 403, 'DG_DENY_OPERATION', ['dockgate: POST /build (ImageBuild) is not allowed by policy "container-operator" [DG_DENY_OPERATION]; to allow it add "ImageBuild" to an allow: list in a policy that extends container-operator (presets with it: ci)'])
     await expectEngineUntouched(before)
     expect(tap.blocked()).toEqual([])
     expect((await call(engineSocket, 'GET', `/images/${PREFIX}built/json`)).status).toBe(404)
@@ -769,7 +782,7 @@ interface Loosening {
     /** What reaches the engine when it differs from what was sent (references by full id). */
     readonly forwarded?: () => Promise<string>
   }>
-  readonly refused: ReadonlyArray<{ readonly what: string; readonly body: () => string; readonly mentions: () => readonly string[] }>
+  readonly refused: ReadonlyArray<{ readonly what: string; readonly body: () => string; readonly mentions: () => readonly Mention[] }>
 }
 
 const LOOSENINGS: Loosening[] = [
@@ -792,12 +805,12 @@ const LOOSENINGS: Loosening[] = [
       },
     ],
     refused: [
-      { what: 'the same path without :ro', body: () => hc(`"Binds":["${dir}/allowed/data:/data"]`), mentions: () => [`may only be mounted read-only (guards.container.binds)`, '(guard container.binds'] },
-      { what: 'the same path with :ro,rw', body: () => hc(`"Binds":["${dir}/allowed/data:/data:ro,rw"]`), mentions: () => ['may only be mounted read-only'] },
+      { what: 'the same path without :ro', body: () => hc(`"Binds":["${dir}/allowed/data:/data"]`), mentions: () => [`HostConfig.Binds[0]="${dir}/allowed/data:/data" mounts host path ${dir}/allowed/data writable, which guards.container.binds allows only read-only (guard container.binds; allowed now: ${dir}/allowed/** read-only)`] },
+      { what: 'the same path with :ro,rw', body: () => hc(`"Binds":["${dir}/allowed/data:/data:ro,rw"]`), mentions: () => [`HostConfig.Binds[0]="${dir}/allowed/data:/data:ro,rw" mounts host path ${dir}/allowed/data writable, which guards.container.binds allows only read-only (guard container.binds; allowed now: ${dir}/allowed/** read-only)`] },
       { what: 'Mounts bind without ReadOnly', body: () => hc(`"Mounts":[{"Type":"bind","Source":"${dir}/allowed/data","Target":"/data"}]`), mentions: () => [violation('HostConfig.Mounts[0].Source', `"${dir}/allowed/data"`, 'container.binds')] },
-      { what: 'a sibling directory with the same prefix', body: () => hc(`"Binds":["${dir}/allowedx:/data:ro"]`), mentions: () => [`host path ${dir}/allowedx is not in guards.container.binds`] },
-      { what: '.. out of the allowed tree', body: () => hc(`"Binds":["${dir}/allowed/../volsrc:/data:ro"]`), mentions: () => ['contains a ".." segment'] },
-      { what: '/ read-only', body: () => hc('"Binds":["/:/host:ro"]'), mentions: () => ['host path / is not in guards.container.binds'] },
+      { what: 'a sibling directory with the same prefix', body: () => hc(`"Binds":["${dir}/allowedx:/data:ro"]`), mentions: () => [`HostConfig.Binds[0]="${dir}/allowedx:/data:ro" mounts host path ${dir}/allowedx, which is not in guards.container.binds, even read-only (guard container.binds; allowed now: ${dir}/allowed/** read-only)`] },
+      { what: '.. out of the allowed tree', body: () => hc(`"Binds":["${dir}/allowed/../volsrc:/data:ro"]`), mentions: () => [`HostConfig.Binds[0]="${dir}/allowed/../volsrc:/data:ro" names a host path that contains a ".." segment (guard container.binds)`] },
+      { what: '/ read-only', body: () => hc('"Binds":["/:/host:ro"]'), mentions: () => [`HostConfig.Binds[0]="/:/host:ro" mounts host path /, which is not in guards.container.binds, even read-only (guard container.binds; allowed now: ${dir}/allowed/** read-only)`] },
     ],
   },
   {
@@ -818,8 +831,8 @@ const LOOSENINGS: Loosening[] = [
     guards: () => ({ container: { namespaces: { network: ['host'] } } }),
     allowed: [{ what: 'NetworkMode host', body: () => hcOnly('"NetworkMode":"host"'), check: (c) => expect(c.HostConfig.NetworkMode).toBe('host') }],
     refused: [
-      { what: 'NetworkMode container:<id>', body: () => hcOnly(`"NetworkMode":"container:${sleeper}"`), mentions: () => [violation('HostConfig.NetworkMode', `"container:${sleeper}"`, 'container.namespaces')] },
-      { what: 'NetworkMode host with PidMode host', body: () => hcOnly('"NetworkMode":"host","PidMode":"host"'), mentions: () => [violation('HostConfig.PidMode', '"host"', 'container.namespaces')] },
+      { what: 'NetworkMode container:<id>', body: () => hcOnly(`"NetworkMode":"container:${sleeper}"`), mentions: () => [`HostConfig.NetworkMode="container:${sleeper}" is not in guards.container.namespaces.network (guard container.namespaces; allowed now: host)`] },
+      { what: 'NetworkMode host with PidMode host', body: () => hcOnly('"NetworkMode":"host","PidMode":"host"'), mentions: () => ['HostConfig.PidMode="host" is not in guards.container.namespaces.pid (guard container.namespaces; allowed now: none)'] },
       { what: 'UTSMode host', body: () => hc('"UTSMode":"host"'), mentions: () => [violation('HostConfig.UTSMode', '"host"', 'container.namespaces')] },
     ],
   },
@@ -833,7 +846,7 @@ const LOOSENINGS: Loosening[] = [
     }],
     refused: [
       { what: 'Devices /dev/mem', body: () => hc('"Devices":[{"PathOnHost":"/dev/mem","PathInContainer":"/dev/z","CgroupPermissions":"rw"}]'), mentions: () => [violation('HostConfig.Devices[0].PathOnHost', '"/dev/mem"', 'container.devices')] },
-      { what: 'Devices /dev/../dev/zero', body: () => hc('"Devices":[{"PathOnHost":"/dev/../dev/zero","PathInContainer":"/dev/z","CgroupPermissions":"rw"}]'), mentions: () => ['HostConfig.Devices[0].PathOnHost="/dev/../dev/zero" is not allowed (guard container.devices'] },
+      { what: 'Devices /dev/../dev/zero', body: () => hc('"Devices":[{"PathOnHost":"/dev/../dev/zero","PathInContainer":"/dev/z","CgroupPermissions":"rw"}]'), mentions: () => ['HostConfig.Devices[0].PathOnHost="/dev/../dev/zero" names a host path that contains a ".." segment (guard container.devices)'] },
       { what: 'a device cgroup rule for it', body: () => hc('"DeviceCgroupRules":["c 1:5 rwm"]'), mentions: () => [violation('HostConfig.DeviceCgroupRules[0]', '"c 1:5 rwm"', 'container.device_cgroup_rules')] },
     ],
   },
@@ -852,7 +865,7 @@ const LOOSENINGS: Loosening[] = [
     allowed: [{ what: 'that sysctl', body: () => hc('"Sysctls":{"net.ipv4.ip_unprivileged_port_start":"80"}'), check: (c) => expect(c.HostConfig.Sysctls).toEqual({ 'net.ipv4.ip_unprivileged_port_start': '80' }) }],
     refused: [
       { what: 'net.ipv4.ip_forward', body: () => hc('"Sysctls":{"net.ipv4.ip_forward":"1"}'), mentions: () => [violation('HostConfig.Sysctls["net.ipv4.ip_forward"]', '"1"', 'container.sysctls')] },
-      { what: 'the slash form of the allowed one', body: () => hc('"Sysctls":{"net/ipv4/ip_unprivileged_port_start":"80"}'), mentions: () => ['write sysctl names in dotted form'] },
+      { what: 'the slash form of the allowed one', body: () => hc('"Sysctls":{"net/ipv4/ip_unprivileged_port_start":"80"}'), mentions: () => ['HostConfig.Sysctls["net/ipv4/ip_unprivileged_port_start"]="80" names the sysctl with slashes; write it in dotted form (net.ipv4.ip_forward) (guard container.sysctls)'] },
     ],
   },
   {
@@ -898,7 +911,7 @@ const LOOSENINGS: Loosening[] = [
     }],
     refused: [
       { what: 'VolumesFrom another container', body: () => hc(`"VolumesFrom":["${PREFIX}sleeper"]`), mentions: () => [violation('HostConfig.VolumesFrom[0]', `"${PREFIX}sleeper"`, 'container.volumes_from')] },
-      { what: 'VolumesFrom it, writable (its bind is allowed read-only only)', body: () => hc(`"VolumesFrom":["${BIND_SOURCE}"]`), mentions: () => [`HostConfig.VolumesFrom[0] (container ${BIND_SOURCE}: Mounts[0].Source)="${join(dir, 'volsrc')}" (guard container.binds: host path ${join(dir, 'volsrc')} may only be mounted read-only`] },
+      { what: 'VolumesFrom it, writable (its bind is allowed read-only only)', body: () => hc(`"VolumesFrom":["${BIND_SOURCE}"]`), mentions: () => [`HostConfig.VolumesFrom[0] (container ${BIND_SOURCE}: Mounts[0].Source)="${join(dir, 'volsrc')}" mounts host path ${join(dir, 'volsrc')} writable, which guards.container.binds allows only read-only (guard container.binds; allowed now: ${join(dir, 'volsrc')} read-only)`] },
     ],
   },
   {
@@ -910,13 +923,13 @@ const LOOSENINGS: Loosening[] = [
       forwarded: async () => hc(`"VolumesFrom":["${(await inspectContainer(engineSocket, `${PREFIX}sleeper`)).Id}"]`),
       check: (c) => expect(c.HostConfig.VolumesFrom).toHaveLength(1),
     }],
-    refused: [{ what: 'VolumesFrom it: its host bind is not allowed', body: () => hc(`"VolumesFrom":["${BIND_SOURCE}:ro"]`), mentions: () => [`(guard container.binds: host path ${join(dir, 'volsrc')} is not in guards.container.binds, even read-only)`] }],
+    refused: [{ what: 'VolumesFrom it: its host bind is not allowed', body: () => hc(`"VolumesFrom":["${BIND_SOURCE}:ro"]`), mentions: () => [`="${join(dir, 'volsrc')}" mounts host path ${join(dir, 'volsrc')}, which is not in guards.container.binds, even read-only (guard container.binds; allowed now: no host paths)`] }],
   },
   {
     name: 'container.images: [busybox:*]',
     guards: () => ({ container: { images: ['busybox:*'] } }),
     allowed: [{ what: BUSYBOX_IMAGE, body: () => hc('"AutoRemove":false'), check: (c) => expect(c.Config.Image).toBe(BUSYBOX_IMAGE) }],
-    refused: [{ what: BIG_IMAGE, body: () => `{"Image":"${BIG_IMAGE}","HostConfig":{"NetworkMode":"none"}}`, mentions: () => [`Image="${BIG_IMAGE}" is not allowed (guard container.image`] }],
+    refused: [{ what: BIG_IMAGE, body: () => `{"Image":"${BIG_IMAGE}","HostConfig":{"NetworkMode":"none"}}`, mentions: () => [`Image="${BIG_IMAGE}" is not in guards.container.images (guard container.image; allowed now: busybox:*)`] }],
   },
   {
     name: 'container.ulimits: [nofile]',
@@ -958,7 +971,7 @@ const LOOSENINGS: Loosening[] = [
         body: () => hc(`"Mounts":[{"Type":"volume","Source":"${PREFIX}lother","Target":"/data","VolumeOptions":{"DriverConfig":{"Name":"other","Options":{"type":"none","o":"bind","device":"/"}}}}]`),
         mentions: () => [violation('HostConfig.Mounts[0].VolumeOptions.DriverConfig.Name', '"other"', 'volume.driver')],
       },
-      { what: 'a Binds host path (container.binds is a different key)', body: () => hc(`"Binds":["${dir}/volsrc:/data"]`), mentions: () => [`host path ${dir}/volsrc is not in guards.container.binds`] },
+      { what: 'a Binds host path (container.binds is a different key)', body: () => hc(`"Binds":["${dir}/volsrc:/data"]`), mentions: () => [`HostConfig.Binds[0]="${dir}/volsrc:/data" mounts host path ${dir}/volsrc, which is not in guards.container.binds (guard container.binds; allowed now: no host paths)`] },
     ],
   },
 ]

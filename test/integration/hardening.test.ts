@@ -266,7 +266,7 @@ describe('ExecStart checks the exec itself', () => {
     expect((await engine('GET', `/exec/${priv.json().Id}/json`)).json().ProcessConfig.privileged).toBe(true)
     const res = await send(operator.socket, { method: 'POST', target: `/exec/${priv.json().Id}/start`, body: '{"Detach":false,"Tty":false}' })
     expect(res.status).toBe(403)
-    expect(json(res).message).toContain('has Privileged=true (guard exec.privileged')
+    expect(json(res).message).toContain(': Privileged=true needs guards.exec.privileged (guard exec.privileged; it is false in this policy)')
     expect((await engine('GET', `/exec/${priv.json().Id}/json`)).json().Pid).toBe(0)
     const plain = await engine('POST', `/containers/${id}/exec`, { Cmd: ['true'] })
     const ok = await send(operator.socket, { method: 'POST', target: `/exec/${plain.json().Id}/start`, body: '{"Detach":true,"Tty":false}' })

@@ -147,7 +147,7 @@ describe('a shared unix socket: a policy per uid', () => {
     const name = `${PREFIX}bob-${cli}-${++serial}`
     const res = await dockerAs(1001, cli, run(name), { host: `unix://${socket}` })
     expect(res.code).toBe(125)
-    expect(res.stderr).toContain('dockgate: ContainerCreate (POST /containers/create) denied by policy "read-only": no rule allows it [DG_DENY_OPERATION]')
+    expect(res.stderr).toContain('dockgate: POST /containers/create (ContainerCreate) is not allowed by policy "read-only" [DG_DENY_OPERATION]; to allow it add "ContainerCreate" to an allow: list in a policy that extends read-only (presets with it: container-operator, ci, dozzle-actions, …)')
     const refused = proxy.audits().at(-1)
     expect(refused).toMatchObject({ operation: 'ContainerCreate', decision: 'deny', policy: 'read-only', client: { uid: 1001, pid: res.pid } })
     expect(refused?.client).not.toHaveProperty('entry')
@@ -159,7 +159,7 @@ describe('a shared unix socket: a policy per uid', () => {
     expect(proxy.audits().at(-1)).toMatchObject({ operation: 'SystemVersion', decision: 'allow', policy: 'events-only', client: { uid: 1002, gid: 1002, pid: version.pid, entry: 'group-2000' } })
     const ps = await dockerAs(1002, 'new', ['ps'], { host: `unix://${socket}`, groups: [2000] })
     expect(ps.code).not.toBe(0)
-    expect(ps.stderr).toContain('denied by policy "events-only"')
+    expect(ps.stderr).toContain('is not allowed by policy "events-only" [DG_DENY_OPERATION]')
     // The same uid without the group: the listener's read-only, which lists containers.
     const alone = await dockerAs(1002, 'new', ['ps'], { host: `unix://${socket}` })
     expect(alone.code, alone.stderr).toBe(0)
@@ -174,7 +174,7 @@ describe('a shared unix socket: a policy per uid', () => {
 
   test('the metrics separate the clients by policy only, not by uid', async () => {
     const text = await proxy.running.metrics.registry.metrics()
-    expect(text).toMatch(/dockgate_requests_total\{decision="allow",operation="ContainerCreate",policy="container-operator",code=""\} [1-9]/)
+    expect(text).toMatch(/dockgate_requests_total\{listener="unix:\/\/[^"]+",policy="container-operator",operation="ContainerCreate",decision="allow",code="none"\} [1-9]/)
     expect(text).not.toMatch(/uid|pid|alice/)
   })
 })
@@ -257,7 +257,7 @@ describe('TLS listeners', () => {
     expect(ps.code, ps.stderr).toBe(0)
     const res = await dockerAs(undefined, cli, [...tlsArgs(certs.clients['other']), '-H', mutualHost, ...run(`${PREFIX}other-${++serial}`)])
     expect(res.code).toBe(125)
-    expect(res.stderr).toContain('dockgate: ContainerCreate (POST /containers/create) denied by policy "read-only": no rule allows it [DG_DENY_OPERATION]')
+    expect(res.stderr).toContain('dockgate: POST /containers/create (ContainerCreate) is not allowed by policy "read-only" [DG_DENY_OPERATION]; to allow it add "ContainerCreate" to an allow: list in a policy that extends read-only (presets with it: container-operator, ci, dozzle-actions, …)')
     expect(mutual.audits().at(-1)).toMatchObject({ decision: 'deny', policy: 'read-only', client: { subject: 'CN=someone-else' } })
   })
 

@@ -110,7 +110,7 @@ describe('engine unreachable', () => {
     const down = await engineRequest(proxy.socket, 'GET', '/version')
     expect(down.status).toBe(502)
     expect(down.headers['x-dockgate-error']).toBe('DG_UPSTREAM_UNREACHABLE')
-    expect(json(down)).toEqual({ message: `dockgate: cannot reach the Docker engine at unix://${upstream} (ENOENT) [DG_UPSTREAM_UNREACHABLE]` })
+    expect(json(down)).toEqual({ message: `dockgate: cannot reach the Docker engine at unix://${upstream} (ENOENT, no such socket); check that the engine runs there and dockgate's --upstream [DG_UPSTREAM_UNREACHABLE]` })
 
     const tap = await tapAt(upstream)
     const up = await engineRequest(proxy.socket, 'GET', '/version')
@@ -152,11 +152,11 @@ describe('streams', () => {
     const c = await openEvents(proxy.socket)
     const conn = await tap.waitFor(() => tap.connections().find((x) => tap.requests().some((r) => r.connection === x.index && r.method === 'GET' && r.target.startsWith('/v1.41/events'))), 'the events request at the engine')
     expect(conn.isClosed).toBe(false)
-    expect(await sample(proxy.registry, 'dockgate_open_streams{kind="stream"}')).toBe(1)
+    expect(await sample(proxy.registry, `dockgate_open_streams{listener="${proxy.host}",kind="stream"}`)).toBe(1)
 
     c.destroy()
     await within(conn.closed, 10_000, 'the upstream connection to close')
-    await until(async () => (await sample(proxy.registry, 'dockgate_open_streams{kind="stream"}')) === 0, 'the open-streams gauge to go back to 0')
+    await until(async () => (await sample(proxy.registry, `dockgate_open_streams{listener="${proxy.host}",kind="stream"}`)) === 0, 'the open-streams gauge to go back to 0')
   })
 
   test('with Expect: 100-continue too (http-proxy used to skip its abort hook for such requests)', async () => {
@@ -166,7 +166,7 @@ describe('streams', () => {
     const conn = await tap.waitFor(() => tap.connections().find((x) => tap.requests().some((r) => r.connection === x.index && r.method === 'GET' && r.target.startsWith('/v1.41/events'))), 'the events request at the engine')
     c.destroy()
     await within(conn.closed, 10_000, 'the upstream connection to close')
-    await until(async () => (await sample(proxy.registry, 'dockgate_open_streams{kind="stream"}')) === 0, 'the open-streams gauge to go back to 0')
+    await until(async () => (await sample(proxy.registry, `dockgate_open_streams{listener="${proxy.host}",kind="stream"}`)) === 0, 'the open-streams gauge to go back to 0')
   })
 
   test('a quiet stream is not timed out: after 8 s without a byte it still delivers the next event', async () => {
@@ -310,14 +310,15 @@ describe('metrics', () => {
 
     const text = await proxy.registry.metrics()
     const requests = text.split('\n').filter((l) => l.startsWith('dockgate_requests_total{')).sort()
+    const L = `listener="${proxy.host}",policy="read-only"`
     expect(requests).toEqual([
-      'dockgate_requests_total{decision="allow",operation="ContainerList",policy="read-only",code=""} 2',
-      'dockgate_requests_total{decision="deny",operation="ContainerCreate",policy="read-only",code="DG_DENY_OPERATION"} 1',
-      'dockgate_requests_total{decision="deny",operation="ContainerExport",policy="read-only",code="DG_DENY_OPERATION"} 1',
-      'dockgate_requests_total{decision="deny",operation="unknown",policy="read-only",code="DG_REQ_AMBIGUOUS_PATH"} 1',
-      'dockgate_requests_total{decision="deny",operation="unknown",policy="read-only",code="DG_REQ_MALFORMED_HTTP"} 1',
+      `dockgate_requests_total{${L},operation="ContainerCreate",decision="deny",code="DG_DENY_OPERATION"} 1`,
+      `dockgate_requests_total{${L},operation="ContainerExport",decision="deny",code="DG_DENY_OPERATION"} 1`,
+      `dockgate_requests_total{${L},operation="ContainerList",decision="allow",code="none"} 2`,
+      `dockgate_requests_total{${L},operation="unknown",decision="deny",code="DG_REQ_AMBIGUOUS_PATH"} 1`,
+      `dockgate_requests_total{${L},operation="unknown",decision="deny",code="DG_REQ_MALFORMED_HTTP"} 1`,
     ])
-    expect(text).toContain('dockgate_request_duration_seconds_count{operation="ContainerList",decision="allow"} 2')
+    expect(text).toContain(`dockgate_request_duration_seconds_count{listener="${proxy.host}",operation="ContainerList",decision="allow"} 2`)
 
     // The audit trail says the same, one record per request.
     expect(proxy.audits().map((a) => [a.decision, a.operation, a.code ?? ''])).toEqual([

@@ -113,7 +113,7 @@ describe('BuildKit through ci (docker CLI 20.10, DOCKER_BUILDKIT=1)', () => {
     const tag = `${PREFIX}buildkit-host:1`
     const r = await buildkit(['--network', 'host', '-t', tag, dir])
     expect(r.code).not.toBe(0)
-    expect(r.stderr).toContain('query.networkmode="host" is not allowed (guard build.network_mode')
+    expect(r.stderr).toContain('query.networkmode="host" needs guards.build.network_host (guard build.network_mode; it is false in this policy)')
     expect((await call(engineSocket, 'GET', `/images/${tag}/json`)).status).toBe(404)
   })
 
@@ -127,7 +127,7 @@ describe('BuildKit through ci (docker CLI 20.10, DOCKER_BUILDKIT=1)', () => {
   test('POST /grpc (docker buildx) is refused: ci does not open it', async () => {
     const r = await call(proxy.socket, 'POST', '/grpc')
     expect(r.status).toBe(403)
-    expect(r.json.message).toContain('BuildKitGrpc (POST /grpc) denied by policy "ci": no rule allows it [DG_DENY_OPERATION]')
+    expect(r.json.message).toBe('dockgate: POST /grpc (BuildKitGrpc) is not allowed by policy "ci" [DG_DENY_OPERATION]; to allow it add "BuildKitGrpc" to an allow: list in a policy that extends ci (no preset has it)')
   })
 })
 

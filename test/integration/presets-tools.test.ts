@@ -151,7 +151,7 @@ describe('tools that write, in their own order', () => {
       expect((await dz('DELETE', `/containers/${name}`)).status).toBe(204)
       const more = await dz('POST', `/containers/create?name=${name}`, { ...body, HostConfig: { ...body.HostConfig, CapAdd: ['NET_ADMIN', 'SYS_ADMIN'] } })
       expect(more.status).toBe(403)
-      expect(more.json.message).toContain('HostConfig.CapAdd[1]="SYS_ADMIN" is not allowed (guard container.capabilities')
+      expect(more.json.message).toContain('HostConfig.CapAdd[1]="SYS_ADMIN" adds CAP_SYS_ADMIN, which is not in guards.container.capabilities (guard container.capabilities; allowed now: CAP_NET_ADMIN)')
     } finally {
       await proxy.close()
     }

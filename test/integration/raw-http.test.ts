@@ -85,7 +85,7 @@ function expectRefusal(res: RawResponse | undefined, status: number, code: strin
   expect(res!.header('content-type')).toBe('application/json')
   expect(res!.header('x-dockgate-error')).toBe(code)
   const { message } = res!.json() as { message: string }
-  expect(message).toMatch(new RegExp(`^dockgate: .+ \\[${code}\\]$`))
+  expect(message).toMatch(new RegExp(`^dockgate: .+ \\[${code}\\](; to allow it .+)?$`))
   return message
 }
 
@@ -168,8 +168,10 @@ describe('read-only: reading container files is refused, however it is spelled',
   ])('%s', async (_name, line, operation) => {
     const ex = await rawExchange(readOnly.socket, http(line(sleeper)), { responses: 1 })
     const message = expectRefusal(ex.responses[0], 403, 'DG_DENY_OPERATION')
-    expect(message).toContain(`${operation} (GET /containers/${sleeper}/`)
-    expect(message).toContain('policy "read-only": no rule allows it')
+    const presets = operation === 'ContainerArchive' ? 'presets with it: ci' : 'no preset has it'
+    const template = operation === 'ContainerArchive' ? '/containers/{id}/archive' : '/containers/{id}/export'
+    expect(message).toBe(`dockgate: GET ${template} (${operation}) is not allowed by policy "read-only" [DG_DENY_OPERATION]; ` +
+      `to allow it add "${operation}" to an allow: list in a policy that extends read-only (${presets})`)
     await expectEngineGotNothing()
   })
 })
@@ -180,7 +182,7 @@ describe('upgrade headers do not open a side door', () => {
 
   test('read-only: POST /containers/create with Upgrade: tcp goes through the same policy (403)', async () => {
     const ex = await rawExchange(readOnly.socket, upgradeCreate, {})
-    expect(expectRefusal(ex.responses[0], 403, 'DG_DENY_OPERATION')).toContain('ContainerCreate (POST /containers/create) denied by policy "read-only"')
+    expect(expectRefusal(ex.responses[0], 403, 'DG_DENY_OPERATION')).toBe('dockgate: POST /containers/create (ContainerCreate) is not allowed by policy "read-only" [DG_DENY_OPERATION]; to allow it add "ContainerCreate" to an allow: list in a policy that extends read-only (presets with it: container-operator, ci, dozzle-actions, …)')
     expect(ex.closed).toBe(true)
     await expectEngineGotNothing()
   })

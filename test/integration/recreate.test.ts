@@ -99,11 +99,11 @@ describe.each(UPDATERS)('$preset', ({ preset, v, stop }) => {
 
   // Functions of the bind directory, which exists only once the file's beforeAll ran.
   test.each([
-    ['another bind', (): Record<string, unknown> => ({ Binds: [`${dir}:/cfg:ro`, '/etc:/hostetc:ro'] }), {}, (): string => 'HostConfig.Binds[1]="/etc:/hostetc:ro" is not allowed (guard container.binds'],
-    ['the same bind writable', (): Record<string, unknown> => ({ Binds: [`${dir}:/cfg`] }), {}, (): string => `host path ${dir} may only be mounted read-only`],
-    ['another capability', (): Record<string, unknown> => ({ CapAdd: ['NET_ADMIN', 'SYS_ADMIN'] }), {}, (): string => 'HostConfig.CapAdd[1]="SYS_ADMIN" is not allowed (guard container.capabilities'],
-    ['privileged', (): Record<string, unknown> => ({ Privileged: true }), {}, (): string => 'HostConfig.Privileged=true is not allowed (guard container.privileged'],
-    ['another command', (): Record<string, unknown> => ({}), { Cmd: ['sh', '-c', 'cat /etc/shadow'] }, (): string => '(guard container.recreate: is not the removed container\'s'],
+    ['another bind', (): Record<string, unknown> => ({ Binds: [`${dir}:/cfg:ro`, '/etc:/hostetc:ro'] }), {}, (): string => `HostConfig.Binds[1]="/etc:/hostetc:ro" mounts host path /etc, which is not in guards.container.binds, even read-only (guard container.binds; allowed now: ${dir} read-only)`],
+    ['the same bind writable', (): Record<string, unknown> => ({ Binds: [`${dir}:/cfg`] }), {}, (): string => `HostConfig.Binds[0]="${dir}:/cfg" mounts host path ${dir} writable, which guards.container.binds allows only read-only (guard container.binds; allowed now: ${dir} read-only)`],
+    ['another capability', (): Record<string, unknown> => ({ CapAdd: ['NET_ADMIN', 'SYS_ADMIN'] }), {}, (): string => 'HostConfig.CapAdd[1]="SYS_ADMIN" adds CAP_SYS_ADMIN, which is not in guards.container.capabilities (guard container.capabilities; allowed now: CAP_NET_ADMIN)'],
+    ['privileged', (): Record<string, unknown> => ({ Privileged: true }), {}, (): string => 'HostConfig.Privileged=true needs guards.container.privileged (guard container.privileged; it is false in this policy)'],
+    ['another command', (): Record<string, unknown> => ({}), { Cmd: ['sh', '-c', 'cat /etc/shadow'] }, (): string => 'Cmd=["sh","-c","cat /etc/shadow"] is not the removed container\'s; a re-create keeps Cmd as it was, or unset for the image\'s default (guard container.recreate)'],
   ])('an addition is refused before it reaches the engine: %s', async (what, hostOf, config, messageOf) => {
     const name = `${PREFIX}${preset}-add-${what.replaceAll(' ', '-')}`
     const host = hostOf()
@@ -113,7 +113,7 @@ describe.each(UPDATERS)('$preset', ({ preset, v, stop }) => {
     const refused = await up('POST', `/containers/create?name=${name}`, copyOf(info, host, config))
     expect(refused.status).toBe(403)
     expect(refused.json.message).toContain(message)
-    expect(refused.json.message).toContain('(guard container.recreate: re-creates the container removed 0 s ago, which did not have the others listed)')
+    expect(refused.json.message).toContain(`${message}; query.name="${name}" re-creates the container removed 0 s ago, which did not have the others listed (guard container.recreate) [DG_DENY_BODY]`)
     expect(refused.json.message).toContain('[DG_DENY_BODY]')
     expect(await snapshot(engineSocket)).toEqual(before)
     if (what === 'another bind') {
@@ -132,8 +132,8 @@ describe.each(UPDATERS)('$preset', ({ preset, v, stop }) => {
     const info = await takeDown(await adminContainer(name))
     const refused = await up('POST', `/containers/create?name=${name}-2`, copyOf(info))
     expect(refused.status).toBe(403)
-    expect(refused.json.message).toContain(`query.name="${name}-2" is not allowed (guard container.recreate: no container of this name was removed through policy "${preset}"`)
-    expect(refused.json.message).toContain('(guard container.binds')
+    expect(refused.json.message).toContain(`; query.name="${name}-2" gets no re-create allowance: no container of this name was removed through policy "${preset}" in the last 600 s, so the create is checked as a new container (guard container.recreate) [DG_DENY_BODY]`)
+    expect(refused.json.message).toContain(`HostConfig.Binds[0]="${dir}:/cfg:ro" mounts host path ${dir}, which is not in guards.container.binds, even read-only (guard container.binds; allowed now: no host paths)`)
   })
 
   test('after the time bound the re-create is refused', async () => {
@@ -179,8 +179,8 @@ test('watchtower-hooks: the re-created container starts, but exec into it is ref
     expect((await up('POST', `/containers/${name}/start`)).status).toBe(204)
     const exec = await up('POST', `/containers/${name}/exec`, { Cmd: ['cat', '/cfg/config'], AttachStdout: true })
     expect(exec.status).toBe(403)
-    expect(exec.json.message).toContain(`ContainerExec denied by policy "watchtower-hooks": container ${name} has HostConfig.CapAdd[0]="NET_ADMIN" (guard container.capabilities`)
-    expect(exec.json.message).toContain(`Mounts[0].Source="${dir}" (guard container.binds`)
+    expect(exec.json.message).toContain(`ContainerExec denied by policy "watchtower-hooks": container ${name} has what this policy does not allow in a container it creates: HostConfig.CapAdd[0]="NET_ADMIN" adds CAP_NET_ADMIN, which is not in guards.container.capabilities (guard container.capabilities; allowed now: none)`)
+    expect(exec.json.message).toContain(`; Mounts[0].Source="${dir}" mounts host path ${dir}, which is not in guards.container.binds, even read-only (guard container.binds; allowed now: no host paths)`)
     expect(exec.json.message).toContain('[DG_DENY_TARGET]')
     const held = await call(engineSocket, 'GET', `/containers/${name}/json`)
     expect(held.json.ExecIDs ?? []).toEqual([])

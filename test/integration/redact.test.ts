@@ -198,7 +198,7 @@ describe('bounded: an answer too large to redact is refused, other answers are n
     expect(inspect.status).toBe(502)
     expect(inspect.headers['x-dockgate-error']).toBe('DG_LIMIT_RESPONSE_SIZE')
     expect(JSON.parse(inspect.body.toString()).message).toBe(
-      'dockgate: the engine\'s answer to ContainerInspect is larger than 256 bytes (limits.response_bytes); the policy redacts values in it, so it must be read whole; it was not forwarded [DG_LIMIT_RESPONSE_SIZE]')
+      `dockgate: the answer of the Docker engine at unix://${engineSocket} to ContainerInspect is larger than 256 bytes (limits.response_bytes); the policy redacts values in it, so it must be read whole; it was not forwarded [DG_LIMIT_RESPONSE_SIZE]`)
     expect(small.audits().at(-1)).toMatchObject({ operation: 'ContainerInspect', decision: 'error', code: 'DG_LIMIT_RESPONSE_SIZE' })
     // Answers with nothing to redact are piped whatever their size.
     const list = await engineRequest(small.socket, 'GET', '/containers/json?all=1')

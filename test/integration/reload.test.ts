@@ -174,7 +174,7 @@ describe('one dockgate, reloaded while it serves', () => {
 
     const ps = await docker(['ps'], { host: `unix://${a}` })
     expect(ps.code).toBe(1)
-    expect(ps.stderr).toContain('dockgate: ContainerList (GET /containers/json) denied by policy "ops": denied by rule no-list (deny ContainerList) [DG_DENY_OPERATION]')
+    expect(ps.stderr).toContain('dockgate: GET /containers/json (ContainerList) is denied by rule no-list (deny ContainerList) of policy "ops" [DG_DENY_OPERATION]; to allow it narrow or remove rule no-list (a deny wins over every allow)')
     // The same connection as before the reload: its next request is decided by the new policy.
     await kept.write('GET /containers/json HTTP/1.1\r\nHost: docker\r\n\r\n')
     const [, second] = await kept.waitResponses(2)
@@ -203,8 +203,8 @@ describe('one dockgate, reloaded while it serves', () => {
     writeFileSync(policy, yaml(['extends: [container-operator]', 'rules:', '  - alow: ContainerList']))
     const summary = await gate.hup()
     const problem = 'ops.yaml:3:5: rules[0].alow: unknown key "alow" (did you mean allow? allowed keys: allow, deny, name)'
-    expect(summary).toMatchObject({ level: 50, reload: { result: 'failure', problems: [problem] }, msg: 'configuration reload failed: 1 problem(s); the configuration in use stays' })
-    expect(gate.lines.some((l) => l['msg'] === problem && l['level'] === 50)).toBe(true)
+    expect(summary).toMatchObject({ level: 'error', reload: { result: 'failure', problems: [problem] }, msg: 'configuration reload failed: 1 problem(s); the configuration in use stays' })
+    expect(gate.lines.some((l) => l['msg'] === problem && l['level'] === 'error')).toBe(true)
     expect(gate.alive()).toBe(true)
     expect(await metric(admin, 'dockgate_config_reloads_total{result="failure"}')).toBe(1)
     expect(await metric(admin, 'dockgate_config_last_reload_successful')).toBe(0)
@@ -226,7 +226,7 @@ describe('one dockgate, reloaded while it serves', () => {
     expect(await gate.hup()).toMatchObject({ reload: { result: 'success', added: [`unix://${b}`], removed: [], updated: [`unix://${a}`] } })
     expect((await docker(['ps', '--format', '{{.Names}}'], { host: `unix://${b}` })).stdout.toString()).toContain(TICKER)
     const exec = await docker(['exec', TICKER, 'true'], { host: `unix://${b}` })
-    expect(exec.stderr).toContain(`dockgate: ContainerExec (POST /containers/${TICKER}/exec) denied by policy "read-only": no rule allows it`)
+    expect(exec.stderr).toContain('dockgate: POST /containers/{id}/exec (ContainerExec) is not allowed by policy "read-only" [DG_DENY_OPERATION]; to allow it add "ContainerExec" to an allow: list in a policy that extends read-only (presets with it: container-operator, ci, acme-companion, …)')
     expect((await docker(['ps'], { host: `unix://${a}` })).code).toBe(0)
   })
 

@@ -41,7 +41,7 @@ describe('exec and attach into existing containers', () => {
     for (const cli of ['new', 'old'] as const) {
       const r = await docker(['exec', `${PREFIX}admin-bind`, 'cat', '/hostetc/hostname'], { host: proxy.host, cli })
       expect(r.code).not.toBe(0)
-      expect(r.stderr).toContain(`Error response from daemon: dockgate: ContainerExec denied by policy "container-operator": container ${PREFIX}admin-bind has Mounts[0].Source="/etc" (guard container.binds: host path /etc is not in guards.container.binds, even read-only), which this policy does not allow in a container it creates [DG_DENY_TARGET]`)
+      expect(r.stderr).toContain(`Error response from daemon: dockgate: ContainerExec denied by policy "container-operator": container ${PREFIX}admin-bind has what this policy does not allow in a container it creates: Mounts[0].Source="/etc" mounts host path /etc, which is not in guards.container.binds, even read-only (guard container.binds; allowed now: no host paths) [DG_DENY_TARGET]`)
     }
     // Nothing was executed: the engine holds no exec for it.
     const info = JSON.parse((await engineRequest(engineSocket, 'GET', `/containers/${PREFIX}admin-bind/json`)).body.toString()) as { ExecIDs: string[] | null }
@@ -128,7 +128,7 @@ describe('what existing objects are, not what they are called', () => {
     expect(res.status).toBe(201)
     const r = await docker(['start', `${PREFIX}stopped`], { host: proxy.host })
     expect(r.code).not.toBe(0)
-    expect(r.stderr).toContain('ContainerStart denied by policy "container-operator"')
+    expect(r.stderr).toContain(`dockgate: ContainerStart denied by policy "container-operator": container ${PREFIX}stopped has what this policy does not allow in a container it creates: Mounts[0].Source="/etc" mounts host path /etc, which is not in guards.container.binds, even read-only (guard container.binds; allowed now: no host paths)`)
     expect(r.stderr).toContain('[DG_DENY_TARGET]')
   })
 
@@ -140,7 +140,7 @@ describe('what existing objects are, not what they are called', () => {
     const res = await engineRequest(proxy.socket, 'POST', `/exec/${execId}/start`, { Detach: false, Tty: false })
     expect(res.status).toBe(403)
     const msg = (JSON.parse(res.body.toString()) as { message: string }).message
-    expect(msg).toBe(`dockgate: ExecStart denied by policy "container-operator": container ${PREFIX}exec-target (of exec ${execId.slice(0, 12)}) has Mounts[0].Source="/etc" (guard container.binds: host path /etc is not in guards.container.binds, even read-only), which this policy does not allow in a container it creates [DG_DENY_TARGET]`)
+    expect(msg).toBe(`dockgate: ExecStart denied by policy "container-operator": container ${PREFIX}exec-target (of exec ${execId.slice(0, 12)}) has what this policy does not allow in a container it creates: Mounts[0].Source="/etc" mounts host path /etc, which is not in guards.container.binds, even read-only (guard container.binds; allowed now: no host paths) [DG_DENY_TARGET]`)
     const inspect = JSON.parse((await engineRequest(engineSocket, 'GET', `/exec/${execId}/json`)).body.toString()) as { Running: boolean; ExitCode: number | null; Pid: number }
     expect(inspect.Pid).toBe(0) // never started
   })

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import pino from 'pino'
+import { createLogger } from '../../src/log.js'
 import { Registry } from 'prom-client'
 import { startDockgate, type RunningDockgate } from '../../src/server.js'
 import { loadPolicy } from '../../src/policy/compile.js'
@@ -54,7 +54,8 @@ export async function startProxy(opts: TestProxyOptions): Promise<TestProxy> {
       cb()
     },
   })
-  const logger = pino({ level: 'debug' }, sink)
+  // The logger dockgate makes (ISO times, level names), writing to the test's sink.
+  const logger = createLogger('debug', sink)
   const registry = new Registry()
   const policy = typeof opts.policy === 'string' ? loadPolicy(opts.policy) : opts.policy
   const running = await startDockgate(

@@ -182,3 +182,19 @@ describe('dockgate learn', () => {
     expect(run(['--help']).out).toMatch(/^Usage: dockgate learn LOG\.\.\./)
   })
 })
+
+describe('streams and sessions have a start and an end record', () => {
+  test('each is seen once: the end record is passed over', () => {
+    const line = (phase: string | undefined): string => JSON.stringify({
+      level: 'warn', time: '2026-01-01T00:00:00.000Z', service: 'dockgate', msg: 'x',
+      audit: {
+        id: 'abc123-1', listener: 'unix:///run/dg.sock', policy: 'read-only', client: { uid: 1000 }, method: 'GET', path: '/containers/x/archive', operation: 'ContainerArchive',
+        decision: 'would-deny', code: 'DG_DENY_OPERATION', ...(phase === undefined ? {} : { phase }), ...(phase === 'end' ? { status: 200, bytesIn: 120, bytesOut: 4096, durationMs: 3 } : {}),
+      },
+    })
+    const r = run(['-'], [line('start'), line('end')].join('\n'))
+    expect(r.code, r.err).toBe(0)
+    expect(r.out).toMatch(/^# Learned by `dockgate learn` from 1 audit records \(would-deny 1\)/)
+    expect(r.out).toMatch(/- ContainerArchive # 1× \(would-deny 1\) by uid 1000/)
+  })
+})

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
 import { compilePolicyText } from '../../src/policy/compile.js'
 import { loadConfig } from '../../src/config.js'
+import { FAKE_GETENT } from '../support/nss.js'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -35,8 +36,7 @@ describe('README examples are valid', () => {
     try {
       const file = join(certs.dir, 'dockgate.yaml')
       writeFileSync(file, block.replaceAll('/etc/dockgate/server.pem', certs.server.cert).replaceAll('/etc/dockgate/server.key', certs.server.key).replaceAll('/etc/dockgate/ca.pem', certs.ca))
-      const fixtures = new URL('../fixtures/configs/', import.meta.url).pathname
-      const config = loadConfig(['--config', file], {}, { passwdFile: `${fixtures}passwd`, groupFile: `${fixtures}group` })
+      const config = loadConfig(['--config', file], {}, { nss: { getent: FAKE_GETENT } })
       expect('listeners' in config && config.listeners.map((l) => [l.policy.name, l.clients.map((c) => `${c.label}:${c.match.kind}->${c.policy.name}`)])).toEqual([
         ['read-only', ['clients[0]:uid->container-operator', 'ci-group:gid->events-only']],
         ['read-only', ['clients[0]:subject->container-operator']],

@@ -4,7 +4,7 @@
  * expects; and every field of any answer that looks like it carries a secret (environments, driver
  * options, tokens, keys, data) is either a site or listed below with the reason it is not.
  *
- * The specs are read from SPEC_DIR, else ../shared/docker-engine-api (as endpoints.test.ts does).
+ * The specs are the vendored ones in spec/docker-engine-api (as endpoints.test.ts reads them).
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -14,7 +14,7 @@ import { parse } from 'yaml'
 import { allOperations } from '../../src/endpoints.js'
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
-const specDir = process.env['SPEC_DIR'] ?? join(repoRoot, '../shared/docker-engine-api')
+const specDir = join(repoRoot, 'spec/docker-engine-api')
 const SPECS = ['v1.41', 'v1.56'] as const
 
 type Schema = {

@@ -133,6 +133,9 @@ describe('which answers are read at all', () => {
   })
 })
 
+/** The engine's address, as refusals name it. */
+const ENGINE = 'unix:///run/docker.sock'
+
 /** An engine answer as readAndRedact sees one (headers, status, a body stream). */
 function answer(body: string, headers: Record<string, string> = { 'content-type': 'application/json' }): IncomingMessage {
   return Object.assign(Readable.from([Buffer.from(body)]), { headers, statusCode: 200 }) as unknown as IncomingMessage
@@ -142,7 +145,7 @@ const reading = (budget = new BodyBudget(1 << 20), limitBytes = 1 << 20) => ({ p
 
 describe('reading an answer to redact it', () => {
   test('re-encoded after redaction; integers beyond 2^53 keep every digit', async () => {
-    const got = await readAndRedact(answer('{"Config":{"Env":["A=1"]},"HostConfig":{"Memory":9223372036854775807,"CpuShares":0.5}}\n'), reading(), 'ContainerInspect')
+    const got = await readAndRedact(answer('{"Config":{"Env":["A=1"]},"HostConfig":{"Memory":9223372036854775807,"CpuShares":0.5}}\n'), reading(), 'ContainerInspect', ENGINE)
     expect(got.body.toString()).toBe(`{"Config":{"Env":["A=${R}"]},"HostConfig":{"Memory":9223372036854775807,"CpuShares":0.5}}\n`)
     expect(got.kinds).toEqual(['container_env'])
   })
@@ -159,14 +162,14 @@ describe('reading an answer to redact it', () => {
 
   test('nothing to hide: the engine\'s own bytes', async () => {
     const text = '{ "Config": {"Env": null}, "Size": 12345678901234567890 }\n'
-    const got = await readAndRedact(answer(text), reading(), 'ContainerInspect')
+    const got = await readAndRedact(answer(text), reading(), 'ContainerInspect', ENGINE)
     expect(got.body.toString()).toBe(text)
     expect(got.kinds).toEqual([])
   })
 
   test('the held bytes count against the budget until released', async () => {
     const budget = new BodyBudget(1 << 20)
-    const got = await readAndRedact(answer('{"Config":{"Env":["A=1"]}}'), reading(budget), 'ContainerInspect')
+    const got = await readAndRedact(answer('{"Config":{"Env":["A=1"]}}'), reading(budget), 'ContainerInspect', ENGINE)
     expect(budget.held).toBe(26)
     got.release()
     got.release()
@@ -175,17 +178,17 @@ describe('reading an answer to redact it', () => {
 
   test.each([
     ['over limits.response_bytes (declared)', answer('{}', { 'content-type': 'application/json', 'content-length': '100' }), reading(undefined, 10), 'DG_LIMIT_RESPONSE_SIZE',
-      'the engine\'s answer to ContainerInspect is larger than 10 bytes (limits.response_bytes); the policy redacts values in it, so it must be read whole; it was not forwarded'],
+      'the answer of the Docker engine at unix:///run/docker.sock to ContainerInspect is larger than 10 bytes (limits.response_bytes); the policy redacts values in it, so it must be read whole; it was not forwarded'],
     ['over limits.response_bytes (chunked)', answer('{"Config":{"Env":["A=1"]}}'), reading(undefined, 10), 'DG_LIMIT_RESPONSE_SIZE', undefined],
     ['over the shared budget', answer('{"Config":{"Env":["A=1"]}}'), reading(new BodyBudget(5)), 'DG_LIMIT_BODY_BUDGET', undefined],
     ['not JSON', answer('<html>'), reading(), 'DG_UPSTREAM_UNREADABLE', undefined],
     ['another content type', answer('{}', { 'content-type': 'text/plain' }), reading(), 'DG_UPSTREAM_UNREADABLE',
-      'the engine\'s answer to ContainerInspect could not be read to redact it (Content-Type "text/plain", not application/json); it was not forwarded'],
+      'the answer of the Docker engine at unix:///run/docker.sock to ContainerInspect could not be read to redact it (Content-Type "text/plain", not application/json); it was not forwarded'],
     ['compressed', answer('{}', { 'content-type': 'application/json', 'content-encoding': 'gzip' }), reading(), 'DG_UPSTREAM_UNREADABLE', undefined],
     ['an unexpected shape', answer('{"Config":{"Env":"A=1"}}'), reading(), 'DG_UPSTREAM_UNREADABLE',
-      'the engine\'s answer to ContainerInspect could not be read to redact it (Config.Env: expected a list of NAME=value); it was not forwarded'],
+      'the answer of the Docker engine at unix:///run/docker.sock to ContainerInspect could not be read to redact it (Config.Env: expected a list of NAME=value); it was not forwarded'],
   ])('refused, never forwarded unredacted: %s', async (_name, res, r, code, message) => {
-    const err: unknown = await readAndRedact(res, r, 'ContainerInspect').then(() => undefined, (e: unknown) => e)
+    const err: unknown = await readAndRedact(res, r, 'ContainerInspect', ENGINE).then(() => undefined, (e: unknown) => e)
     expect(isDockgateError(err) && err.code).toBe(code)
     if (message !== undefined) expect((err as Error).message).toBe(message)
     expect(r.budget.held).toBe(0)

@@ -142,14 +142,18 @@ describe('checkTargets against an engine', () => {
   })
 
   test.each([
-    ['exec into a privileged admin container', 'POST', '/containers/admin-priv/exec', 'DG_DENY_TARGET', /container admin-priv has HostConfig\.Privileged=true/],
-    ['attach to a container with /proc unmasked', 'POST', '/containers/unmasked/attach', 'DG_DENY_TARGET', /HostConfig\.MaskedPaths=\[\]/],
-    ['exec into a container that mounts a bind-backed volume', 'POST', '/containers/binder/exec', 'DG_DENY_TARGET', /volume rootvol/],
-    ['start a privileged exec someone else created', 'POST', `/exec/${'2'.repeat(64)}/start`, 'DG_DENY_TARGET', /exec 222222222222 \(in container web\) has Privileged=true.*in an exec it creates/],
-    ['start an exec in dockgate', 'POST', `/exec/${'3'.repeat(64)}/start`, 'DG_DENY_SELF', /own container/],
-    ['kill dockgate by a name it cannot know', 'POST', '/containers/renamed-proxy/kill', 'DG_DENY_SELF', /own container/],
-    ['stop dockgate by /name', 'POST', '/containers//renamed-proxy/stop'.replace('//', '/'), 'DG_DENY_SELF', /own container/],
-    ['commit dockgate by name', 'POST', '/commit?container=renamed-proxy&repo=x', 'DG_DENY_SELF', /own container/],
+    ['exec into a privileged admin container', 'POST', '/containers/admin-priv/exec', 'DG_DENY_TARGET', /^ContainerExec denied by policy "container-operator": container admin-priv has what this policy does not allow in a container it creates: HostConfig\.Privileged=true needs guards\.container\.privileged \(guard container\.privileged; it is false in this policy\)$/],
+    ['attach to a container with /proc unmasked', 'POST', '/containers/unmasked/attach', 'DG_DENY_TARGET', /^ContainerAttach denied by policy "container-operator": container unmasked has what this policy does not allow in a container it creates: HostConfig\.MaskedPaths=\[\] replaces the default masked\/read-only \/proc and \/sys paths \(needs systempaths=unconfined in guards\.container\.security_opt\) \(guard container\.system_paths; allowed now: none\)$/],
+    ['exec into a container that mounts a bind-backed volume', 'POST', '/containers/binder/exec', 'DG_DENY_TARGET', new RegExp('^ContainerExec denied by policy "container-operator": container binder has what this policy does not allow in a container it creates: ' + [
+      'Mounts[0] (volume rootvol: DriverOpts["type"])="none" bind-mounts a host path (needs guards.volumes.bind_options) (guard volume.options; it is false in this policy)',
+      'Mounts[0] (volume rootvol: DriverOpts["o"])="bind" has option "bind", which bind-mounts a host path (needs guards.volumes.bind_options) (guard volume.options; it is false in this policy)',
+      'Mounts[0] (volume rootvol: DriverOpts["device"])="/" is a host path (needs guards.volumes.bind_options) (guard volume.options; it is false in this policy)',
+    ].map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('; ') + '$')],
+    ['start a privileged exec someone else created', 'POST', `/exec/${'2'.repeat(64)}/start`, 'DG_DENY_TARGET', /^ExecStart denied by policy "container-operator": exec 222222222222 \(in container web\) has what this policy does not allow in an exec it creates: Privileged=true needs guards\.exec\.privileged \(guard exec\.privileged; it is false in this policy\)$/],
+    ['start an exec in dockgate', 'POST', `/exec/${'3'.repeat(64)}/start`, 'DG_DENY_SELF', /^ExecStart denied by policy "container-operator": exec container="renamed-proxy" is dockgate's own container; no policy can allow this$/],
+    ['kill dockgate by a name it cannot know', 'POST', '/containers/renamed-proxy/kill', 'DG_DENY_SELF', /^ContainerKill denied by policy "container-operator": params\.id="renamed-proxy" is dockgate's own container; no policy can allow this$/],
+    ['stop dockgate by /name', 'POST', '/containers//renamed-proxy/stop'.replace('//', '/'), 'DG_DENY_SELF', /^ContainerStop denied by policy "container-operator": params\.id="renamed-proxy" is dockgate's own container; no policy can allow this$/],
+    ['commit dockgate by name', 'POST', '/commit?container=renamed-proxy&repo=x', 'DG_DENY_SELF', /^ImageCommit denied by policy "container-operator": query\.container="renamed-proxy" is dockgate's own container; no policy can allow this$/],
     ['exec into a container that does not exist', 'POST', '/containers/ghost/exec', 'DG_TARGET_NOT_FOUND', /No such container: ghost/],
     ['start an exec that does not exist', 'POST', `/exec/${'9'.repeat(64)}/start`, 'DG_TARGET_NOT_FOUND', /No such exec instance/],
   ])('%s is refused', async (_n, method, url, code, message) => {

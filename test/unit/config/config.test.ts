@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import { DEFAULTS, loadConfig, usage, type Config } from '../../../src/config.js'
 import { ConfigError, formatProblem } from '../../../src/problems.js'
+import { FAKE_GETENT } from '../../support/nss.js'
 import { listPresets } from '../../../src/policy/presets.js'
 
 /** The shipped presets, as the "unknown preset" message lists them. */
@@ -15,7 +16,7 @@ const PRESETS = listPresets().join(', ')
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '')
 const C = 'test/fixtures/configs'
-const OPTS = { cwd: repoRoot, passwdFile: `${C}/passwd`, groupFile: `${C}/group` }
+const OPTS = { cwd: repoRoot, nss: { getent: FAKE_GETENT } }
 
 function config(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
   const c = loadConfig(argv, env, OPTS)
@@ -106,7 +107,7 @@ describe('the config file', () => {
       `${C}/broken-keys.yaml:2:12: log_level: unknown log level "verbose"; use fatal, error, warn, info, debug, trace, silent`,
       `${C}/broken-keys.yaml:3:23: limits.body_bytes: must be at least 1, not 0`,
       `${C}/broken-keys.yaml:3:26: limits.body_timout_ms: unknown key "body_timout_ms" (did you mean body_timeout_ms? allowed keys: body_bytes, body_timeout_ms, body_budget_bytes, lookup_timeout_ms, response_bytes)`,
-      `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, owner, group, tls, tenant, clients)`,
+      `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, socket_mode, owner, group, tls, tenant, clients)`,
       `${C}/broken-keys.yaml:7:5: listeners[1]: missing key "listen"`,
     ]],
     ['duplicate YAML key', 'broken-syntax.yaml', [
@@ -119,8 +120,8 @@ describe('the config file', () => {
       `${C}/broken-values.yaml:5:13: listeners[1].listen: port 99999 is out of range (0–65535) (got "tcp://127.0.0.1:99999")`,
       `${C}/broken-values.yaml:6:13: listeners[2].listen: write an IPv6 address in brackets, as in tcp://[::1]:2375 (got "tcp://::1:2375")`,
       `${C}/broken-values.yaml:8:11: listeners[3].mode: write the mode as a quoted octal string, like "0660" (unquoted, YAML reads 660 as a decimal number)`,
-      `${C}/broken-values.yaml:9:12: listeners[3].owner: unknown user "nobody-here" (not in ${C}/passwd)`,
-      `${C}/broken-values.yaml:10:12: listeners[3].group: unknown group "dockr" (not in ${C}/group) (did you mean docker?)`,
+      `${C}/broken-values.yaml:9:12: listeners[3].owner: unknown user "nobody-here": \`getent passwd nobody-here\` finds none (it asks /etc/passwd and any LDAP, SSSD or other NSS source of this host)`,
+      `${C}/broken-values.yaml:10:12: listeners[3].group: unknown group "dockr": \`getent group dockr\` finds none (it asks /etc/group and any LDAP, SSSD or other NSS source of this host) (did you mean docker?)`,
       `${C}/broken-values.yaml:12:11: listeners[4].mode: "0999" is not an octal mode of at most 0777, like "0660"`,
       `${C}/broken-values.yaml:14:11: listeners[5].mode: applies to unix sockets only, not to tcp://127.0.0.1:2375`,
       `${C}/broken-values.yaml:15:12: listeners[5].owner: applies to unix sockets only, not to tcp://127.0.0.1:2375`,
@@ -295,7 +296,7 @@ describe('invalid flags and variables, each with its message', () => {
       // log_level in the file is overridden by --log-level, so its bad value is not read
       `${C}/broken-keys.yaml:3:23: limits.body_bytes: must be at least 1, not 0`,
       `${C}/broken-keys.yaml:3:26: limits.body_timout_ms: unknown key "body_timout_ms" (did you mean body_timeout_ms? allowed keys: body_bytes, body_timeout_ms, body_budget_bytes, lookup_timeout_ms, response_bytes)`,
-      `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, owner, group, tls, tenant, clients)`,
+      `${C}/broken-keys.yaml:6:5: listeners[0].polcy: unknown key "polcy" (did you mean policy? allowed keys: listen, policy, mode, socket_mode, owner, group, tls, tenant, clients)`,
       `${C}/broken-keys.yaml:7:5: listeners[1]: missing key "listen"`,
     ])
   })

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { loadConfig, type Config } from '../../../src/config.js'
 import { ConfigError, formatProblem } from '../../../src/problems.js'
+import { FAKE_GETENT } from '../../support/nss.js'
 import { makeCerts, type TestCerts } from '../../support/tls.js'
 
 const fixtures = fileURLToPath(new URL('../../fixtures/configs', import.meta.url))
@@ -33,7 +34,7 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
-const OPTS = () => ({ cwd: dir, passwdFile: join(fixtures, 'passwd'), groupFile: join(fixtures, 'group') })
+const OPTS = () => ({ cwd: dir, nss: { getent: FAKE_GETENT } })
 
 /** Writes `yaml` as dockgate.yaml in the scratch directory and loads it with `argv` and `env`. */
 function load(yaml: string | undefined, argv: string[] = [], env: NodeJS.ProcessEnv = {}): Config | string[] {
@@ -144,8 +145,8 @@ describe('problems, each at its place', () => {
       'dockgate.yaml:5:29: listeners[0].clients[0].match.subject: an empty attribute (two commas in a row, or a comma at an end)',
     ]],
     ['an unknown user and group', L(['  - listen: unix:///a.sock', '    clients:', '      - { match: { uid: nobody-here }, policy: full }', '      - { match: { gid: dockr }, policy: full }']), [
-      'dockgate.yaml:4:25: listeners[0].clients[0].match.uid: unknown user "nobody-here" (not in ' + join(fixtures, 'passwd') + ')',
-      'dockgate.yaml:5:25: listeners[0].clients[1].match.gid: unknown group "dockr" (not in ' + join(fixtures, 'group') + ') (did you mean docker?)',
+      'dockgate.yaml:4:25: listeners[0].clients[0].match.uid: unknown user "nobody-here": `getent passwd nobody-here` finds none (it asks /etc/passwd and any LDAP, SSSD or other NSS source of this host)',
+      'dockgate.yaml:5:25: listeners[0].clients[1].match.gid: unknown group "dockr": `getent group dockr` finds none (it asks /etc/group and any LDAP, SSSD or other NSS source of this host) (did you mean docker?)',
     ]],
     ['a negative uid', L(['  - listen: unix:///a.sock', '    clients:', '      - { match: { uid: -1 }, policy: full }']), [
       'dockgate.yaml:4:25: listeners[0].clients[0].match.uid: must be at least 0, not -1',

@@ -7,10 +7,11 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import { loadConfig, type Config } from '../../../src/config.js'
 import { ConfigError, formatProblem } from '../../../src/problems.js'
+import { FAKE_GETENT } from '../../support/nss.js'
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '')
 const C = 'test/fixtures/configs'
-const OPTS = { cwd: repoRoot, passwdFile: `${C}/passwd`, groupFile: `${C}/group` }
+const OPTS = { cwd: repoRoot, nss: { getent: FAKE_GETENT } }
 
 function load(argv: string[], env: NodeJS.ProcessEnv): Config {
   const c = loadConfig(argv, env, OPTS)
@@ -62,8 +63,8 @@ describe('socket mode, owner and group from flags and variables', () => {
 
   test.each([
     ['a mode that is not octal', { DOCKGATE_SOCKET_MODE: '0888' }, 'DOCKGATE_SOCKET_MODE: "0888" is not an octal mode of at most 0777, like "0660"'],
-    ['an unknown user', { DOCKGATE_SOCKET_OWNER: 'cj' }, `DOCKGATE_SOCKET_OWNER: unknown user "cj" (not in ${C}/passwd) (did you mean ci?)`],
-    ['an unknown group', { DOCKGATE_SOCKET_GROUP: 'dockr' }, `DOCKGATE_SOCKET_GROUP: unknown group "dockr" (not in ${C}/group) (did you mean docker?)`],
+    ['an unknown user', { DOCKGATE_SOCKET_OWNER: 'cj' }, `DOCKGATE_SOCKET_OWNER: unknown user "cj": \`getent passwd cj\` finds none (it asks /etc/passwd and any LDAP, SSSD or other NSS source of this host) (did you mean ci?)`],
+    ['an unknown group', { DOCKGATE_SOCKET_GROUP: 'dockr' }, `DOCKGATE_SOCKET_GROUP: unknown group "dockr": \`getent group dockr\` finds none (it asks /etc/group and any LDAP, SSSD or other NSS source of this host) (did you mean docker?)`],
     ['an empty variable', { DOCKGATE_SOCKET_MODE: ' ' }, 'DOCKGATE_SOCKET_MODE: is set but empty; give a value or unset it'],
     ['a typo in the variable name', { DOCKGATE_SOCKET_MOD: '0660' }, 'DOCKGATE_SOCKET_MOD: unknown variable (did you mean DOCKGATE_SOCKET_MODE?)'],
   ] as const)('%s is a problem', (_name, env, message) => {

@@ -99,7 +99,7 @@ describe('swarm, archive, network guards', () => {
 
   test('PutContainerArchive is refused unless guards.archive.write', () => {
     expect(check('PutContainerArchive', undefined, { query: 'path=/etc', params: { id: 'web' } })).toEqual([
-      { guard: 'archive.write', field: 'query.path', value: '"/etc"', detail: 'writing into containers needs guards.archive.write' },
+      { guard: 'archive.write', field: 'query.path', value: '"/etc"', detail: 'writes into a container, which needs guards.archive.write' },
     ])
     expect(check('PutContainerArchive', undefined, { query: 'path=/tmp', params: { id: 'web' }, guards: { archive: { write: true } } })).toEqual([])
   })
