@@ -58,6 +58,9 @@ RUN if [ -f /opt/dockgate-prebuilt/peercred.node ]; then \
     fi
 COPY tsconfig.json ./
 COPY src ./src
+# npm run build also writes dist/presets.json from the presets (scripts/build-presets.mjs).
+COPY policies ./policies
+COPY scripts/build-presets.mjs ./scripts/
 RUN npm run build
 
 FROM scratch

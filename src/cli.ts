@@ -16,7 +16,7 @@ const early = { pending: () => hupWhileLoading, release: () => void process.off(
 main(process.argv.slice(2), process.env, early).then(
   (code) => {
     process.exitCode = code
-    // Pino flushes on exit; give pending writes a tick.
+    // The log destination writes what it has batched on exit (log-destination.ts).
     setImmediate(() => process.exit(code))
   },
   (err: unknown) => {

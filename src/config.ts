@@ -7,6 +7,7 @@
  * as a ConfigError; the CLI prints them and exits 2, never with a stack trace.
  */
 import { readFileSync } from 'node:fs'
+import type { ValidateFunction } from 'ajv'
 import { isIPv4, isIPv6 } from 'node:net'
 import { dirname, join, posix, resolve } from 'node:path'
 import { DEFAULT_LISTEN_ENV, FLAGS, OTHER_ENV, parseArgs, readEnv, readListEnv, type Setting, type SettingKey } from './args.js'
@@ -213,7 +214,9 @@ export const configSchema: Readonly<Record<string, unknown>> = {
   },
 }
 
-const validateConfig = createAjv().compile(configSchema)
+let configValidator: ValidateFunction | undefined
+/** Compiled at first use: only a configuration file needs it (ajv's validators cost RSS at start). */
+const validateConfig = (): ValidateFunction => (configValidator ??= createAjv().compile(configSchema))
 
 /** Where a value came from: a flag or variable (`--listen: …`) or a place in the config file. */
 interface Where {
@@ -368,7 +371,7 @@ function readConfigFile(run: Run, setting: Setting | undefined): ConfigFile {
   if (problems.length > 0) return { path, data: {} }
   // A file with only comments is an empty mapping: all defaults.
   if (yaml.value === null || yaml.value === undefined) return { path, yaml, data: {} }
-  run.problems.push(...schemaProblems(validateConfig, yaml))
+  run.problems.push(...schemaProblems(validateConfig(), yaml))
   const data = typeof yaml.value === 'object' && !Array.isArray(yaml.value) ? (yaml.value as Record<string, unknown>) : {}
   return { path, yaml, data }
 }

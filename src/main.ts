@@ -7,8 +7,7 @@
 import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import { createLogger } from './log.js'
-import { check } from './check.js'
-import { learn } from './learn/command.js'
+import { createLogDestination } from './log-destination.js'
 import { loadConfig } from './config.js'
 import { ConfigError, formatProblem } from './problems.js'
 import { presetsAllowing } from './policy/advice.js'
@@ -17,7 +16,6 @@ import { announceConfig, createReloader, type Reloader } from './reload.js'
 import { formatAddress } from './upstream.js'
 import { ListenError } from './listen.js'
 import { discoverSelf } from './self.js'
-import { healthcheck } from './healthcheck.js'
 import { currentIdentity, probeEngine } from './engine-probe.js'
 import { watchEngine } from './engine-watch.js'
 import { prepareSocketDirs, type SocketPlan } from './socket-dir.js'
@@ -32,15 +30,22 @@ export interface EarlyHup {
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv, early?: EarlyHup): Promise<number> {
+  // The subcommands are loaded when asked for: serving needs none of them (learn's YAML writer,
+  // check's and healthcheck's TLS client), and each module loaded costs RSS for the whole run.
   if (argv[0] === 'check') {
+    const { check } = await import('./check.js')
     return check(argv.slice(1), env, {
       out: (s) => process.stdout.write(s),
       err: (s) => process.stderr.write(s),
       stdin: () => readFileSync(0),
     })
   }
-  if (argv[0] === 'healthcheck') return healthcheck(argv.slice(1), env, { out: (s) => process.stdout.write(s) })
+  if (argv[0] === 'healthcheck') {
+    const { healthcheck } = await import('./healthcheck.js')
+    return healthcheck(argv.slice(1), env, { out: (s) => process.stdout.write(s) })
+  }
   if (argv[0] === 'learn') {
+    const { learn } = await import('./learn/command.js')
     return learn(argv.slice(1), {
       out: (s) => process.stdout.write(s),
       err: (s) => process.stderr.write(s),
@@ -67,7 +72,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, early?: Early
     return 0
   }
   const config = loaded
-  const logger: Logger = createLogger(config.logLevel)
+  // Allowed requests' audit records are written in batches (log-destination.ts): off the hot
+  // path. On a terminal, log.ts formats for reading (pino-pretty) and writes each line at once.
+  const logger: Logger = createLogger(config.logLevel, process.stdout.isTTY === true ? undefined : createLogDestination())
   announceConfig(config, logger)
   // From here on SIGHUP reloads (reload.ts); one that comes while dockgate is still starting is
   // done as soon as it has started. Without a handler, node would exit 129 and leave the sockets.

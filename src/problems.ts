@@ -6,8 +6,20 @@
  * and exits 2, never with a stack trace.
  */
 import { readFileSync } from 'node:fs'
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml'
+import { createRequire } from 'node:module'
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv'
+import type * as YamlLib from 'yaml'
+import type { Document } from 'yaml'
+
+/**
+ * yaml and ajv are loaded at first use (both are CommonJS packages, so `require` gives the same
+ * instance an `import` would): dockgate started with a shipped preset and no configuration file
+ * needs neither (policy/preset-cache.ts), and they take about 10 MiB of RSS with ajv's compiled
+ * validators (bench/README.md).
+ */
+const requireLib = createRequire(import.meta.url)
+let yamlLib: typeof YamlLib | undefined
+const Y = (): typeof YamlLib => (yamlLib ??= requireLib('yaml') as typeof YamlLib)
 
 /** One thing wrong with the input. */
 export interface Problem {
@@ -114,8 +126,8 @@ export interface YamlFile {
  * is the decimal number 660.
  */
 export function parseYaml(text: string, file: string): { yaml: YamlFile; problems: Problem[] } {
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, schema: 'core' })
+  const lineCounter = new (Y().LineCounter)()
+  const doc = Y().parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, schema: 'core' })
   const pos = (offset: number): { line: number; col: number } => {
     const p = lineCounter.linePos(offset)
     return p.line === 0 ? { line: 1, col: offset + 1 } : p
@@ -128,9 +140,9 @@ export function parseYaml(text: string, file: string): { yaml: YamlFile; problem
       : `invalid YAML: ${err.message}`
     problems.push({ file, ...at, message })
   }
-  visit(doc, {
+  Y().visit(doc, {
     Pair(_, pair) {
-      if (!isScalar(pair.key) && pair.key !== null) {
+      if (!Y().isScalar(pair.key) && pair.key !== null) {
         const node = pair.key as { range?: [number, number, number] | null }
         problems.push({ file, ...pos(node.range?.[0] ?? 0), message: 'invalid YAML: a key must be a plain string, not a list or mapping' })
       }
@@ -178,11 +190,11 @@ type Ranged = { range?: readonly [number, number, number] | null | undefined }
 
 function keyAt(doc: Document, offset: number): string | undefined {
   let found: string | undefined
-  visit(doc, {
+  Y().visit(doc, {
     Pair(_, pair) {
-      if (isScalar(pair.key) && pair.key.range?.[0] === offset) {
+      if (Y().isScalar(pair.key) && pair.key.range?.[0] === offset) {
         found = String(pair.key.value)
-        return visit.BREAK
+        return Y().visit.BREAK
       }
       return undefined
     },
@@ -194,20 +206,20 @@ function offsetOf(doc: Document, path: JsonPath, wantKey: boolean): number {
   let node: unknown = doc.contents
   let best: Ranged | null = doc.contents as Ranged | null
   for (let i = 0; i < path.length; i++) {
-    if (isAlias(node)) node = node.resolve(doc)
+    if (Y().isAlias(node)) node = node.resolve(doc)
     const seg = path[i]
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg))
+    if (Y().isMap(node)) {
+      const pair = node.items.find((p) => Y().isScalar(p.key) && String(p.key.value) === String(seg))
       if (pair === undefined) break
       if (wantKey && i === path.length - 1) {
         best = pair.key as Ranged
         break
       }
       // `allow:` with nothing after it is an empty scalar: point at the key instead.
-      const empty = isScalar(pair.value) && pair.value.source === '' && pair.value.value === null
+      const empty = Y().isScalar(pair.value) && pair.value.source === '' && pair.value.value === null
       node = pair.value
       best = (pair.value === null || empty ? pair.key : pair.value) as Ranged
-    } else if (isSeq(node) && typeof seg === 'number') {
+    } else if (Y().isSeq(node) && typeof seg === 'number') {
       const item: unknown = node.items[seg]
       if (item === undefined || item === null) break
       node = item
@@ -284,7 +296,8 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
  * messages below. Union types (`string | list`) are used for the short forms of rules.
  */
 export function createAjv(): Ajv {
-  return new Ajv({ strict: true, allErrors: true, verbose: true, allowUnionTypes: true })
+  const { Ajv: AjvClass } = requireLib('ajv') as typeof import('ajv')
+  return new AjvClass({ strict: true, allErrors: true, verbose: true, allowUnionTypes: true })
 }
 
 /** Validates `yaml.value` and turns every schema error into a positioned, readable problem. */

@@ -3,10 +3,12 @@
  * interleaved run: targets take turns in short rounds, the order flipping every round, so that
  * drift on the machine (another job, the engine's caches, thermal) hits both alike.
  *
- * A scenario returns `{ metrics, raw }`: metrics are rows of the results table
- * (`{ name, unit, direct, dockgate, budget?, lowerIsBetter? }`), raw goes to the JSON as is.
- * It throws when the target answered wrongly (bad status, lost bytes): that is a failed run, not a
- * slow one.
+ * Peers (`--peer`: HAProxy, a bare node:http proxy, another dockgate build) take their turns in
+ * the same rounds. A scenario returns `{ metrics, raw, peerErrors? }`: metrics are rows of the
+ * results table (`{ name, unit, direct, dockgate, peers?: {name: value}, budget?, lowerIsBetter? }`),
+ * raw goes to the JSON as is. It throws when direct or dockgate answered wrongly (bad status, lost
+ * bytes): that is a failed run, not a slow one. A peer that answers wrongly (HAProxy refusing
+ * exec's upgrade) is reported as failing, with the reason (`peerErrors`), and fails nothing.
  */
 import http from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -18,36 +20,59 @@ import { download, execCat, openSubscribers, uploadChunked } from './streams.mjs
 const MB = 1e6 // throughput is in MB/s (10^6 bytes), like dd and the docker CLI's progress
 const round2 = (x) => Math.round(x * 100) / 100
 
-/** Budgets of issue 4, as data: ratio to direct, added latency, or an absolute ceiling. */
+/**
+ * Goals of issue 11, as data: dockgate's ratio to direct at least HAProxy's (judged only when the
+ * haproxy peer ran), a ratio, added latency, a ceiling relative to HAProxy's, or an absolute one.
+ */
 export const BUDGETS = Object.freeze({
-  pingRps: { kind: 'ratio-min', value: 0.4, text: '≥ 0.40×' },
-  pingP50: { kind: 'added-max', value: 1.5, text: '≤ +1.5 ms' },
-  passThrough: { kind: 'ratio-min', value: 0.95, text: '≥ 0.95×' },
-  upload: { kind: 'ratio-min', value: 0.9, text: '≥ 0.90×' },
-  exec: { kind: 'ratio-min', value: 0.85, text: '≥ 0.85×' },
+  vsHaproxy: { kind: 'peer-ratio-min', peer: 'haproxy', text: '≥ HAProxy' },
+  pingP50: { kind: 'added-max', value: 0.15, text: '≤ +0.15 ms' },
+  pingCpu: { kind: 'peer-max', peer: 'haproxy', value: 1.2, text: '≤ 1.2× HAProxy' },
+  exec: { kind: 'ratio-min', value: 0.9, text: '≥ 0.90×' },
   correct: { kind: 'true', text: 'yes' },
-  eventsRss: { kind: 'max', value: 150, text: '≤ 150 MiB' },
-  idleRss: { kind: 'max', value: 60, text: '≤ 60 MiB' },
+  eventsRss: { kind: 'max', value: 120, text: '≤ 120 MiB' },
+  idleRss: { kind: 'max', value: 50, text: '≤ 50 MiB' },
 })
 
 /**
  * Runs `fn(target, round)` for `rounds` rounds, each target once per round, the order flipping
- * every round; adds the target process's CPU seconds for the round (`proxyCpuS`).
- * @returns {Promise<Record<string, object[]>>} results per target name
+ * every round; adds the target process's CPU seconds for the round (`proxyCpuS`). A peer whose
+ * `fn` throws is dropped from later rounds and its reason kept in `failed`; direct's and
+ * dockgate's errors propagate.
+ * @returns {Promise<Record<string, object[]> & {failed?: Record<string, string>}>} results per target name
  */
-async function interleave(targets, rounds, fn) {
+async function interleave(targets, rounds, fn, failed = {}) {
   const out = Object.fromEntries(targets.map((t) => [t.name, []]))
+  Object.defineProperty(out, 'failed', { value: failed, enumerable: false })
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? targets : [...targets].reverse()
     for (const t of order) {
+      if (failed[t.name] !== undefined) continue
       const cpu0 = t.pid ? cpuSeconds(t.pid) : 0
-      const res = await fn(t, r)
+      let res
+      try {
+        res = await fn(t, r)
+      } catch (err) {
+        if (!t.peer) throw err
+        failed[t.name] = String(err.message ?? err).split('\n')[0]
+        continue
+      }
       res.proxyCpuS = t.pid ? cpuSeconds(t.pid) - cpu0 : 0
       out[t.name].push(res)
     }
   }
   return out
 }
+
+/** The peers' figure for each metric: `{ [peer]: f(agg of peer) }`, failed peers left out. */
+function peerValues(ctx, aggs, f) {
+  const out = {}
+  for (const p of ctx.peers) if (aggs[p.name] !== undefined) out[p.name] = f(aggs[p.name])
+  return out
+}
+
+/** Peers that failed, as `{ name: reason }`, or undefined when none did. */
+const failures = (failed) => (Object.keys(failed).length > 0 ? { ...failed } : undefined)
 
 const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0)
 
@@ -61,15 +86,21 @@ function schedule(ctx) {
 /** Small requests over `connections` keep-alive connections: req/s, p50, p99, proxy CPU per 1k. */
 export async function smallRequests(ctx, method, path, budgets) {
   const { direct, dockgate } = ctx.targets
+  const targets = [direct, dockgate, ...ctx.peers]
   const { rounds, roundMs, warmupMs } = schedule(ctx)
-  const load = (t, ms) => runLoad({ socket: t.socket, method, path, connections: ctx.opts.connections, durationMs: ms })
-  for (const t of [direct, dockgate]) await load(t, warmupMs) // fill pools and JIT; not counted
-  const res = await interleave([direct, dockgate], rounds, (t) => load(t, roundMs))
+  const failed = {}
+  const load = async (t, ms) => {
+    const r = await runLoad({ socket: t.socket, method, path, connections: ctx.opts.connections, durationMs: ms })
+    const bad = Object.keys(r.badStatus)
+    if (r.errors > 0 || bad.length > 0) throw new Error(`${t.name}: ${r.errors} connection errors, unexpected statuses ${JSON.stringify(r.badStatus)}`)
+    return r
+  }
+  // Fill pools and JIT; not counted.
+  await interleave(targets, 1, (t) => load(t, warmupMs), failed)
+  const res = await interleave(targets, rounds, (t) => load(t, roundMs), failed)
   const agg = {}
   for (const [name, rs] of Object.entries(res)) {
-    const errors = sum(rs, (r) => r.errors)
-    const bad = Object.assign({}, ...rs.map((r) => r.badStatus))
-    if (errors > 0 || Object.keys(bad).length > 0) throw new Error(`${name}: ${errors} connection errors, unexpected statuses ${JSON.stringify(bad)}`)
+    if (rs.length === 0) continue
     const lat = new Float64Array(rs.flatMap((r) => r.latenciesMs)).sort()
     const requests = sum(rs, (r) => r.requests)
     agg[name] = {
@@ -87,23 +118,23 @@ export async function smallRequests(ctx, method, path, budgets) {
   ctx.totals.requests += g.requests
   ctx.totals.requestCpuS += g.proxyCpuS
   const c = ctx.opts.connections
+  const pv = (f) => peerValues(ctx, agg, f)
   const metrics = [
-    { name: 'req/s', unit: 'req/s', direct: d.rps, dockgate: g.rps, budget: budgets?.rps },
-    { name: `p50 (${c} conns)`, unit: 'ms', direct: d.p50, dockgate: g.p50, lowerIsBetter: true },
-    { name: `p99 (${c} conns)`, unit: 'ms', direct: d.p99, dockgate: g.p99, lowerIsBetter: true },
+    { name: 'req/s', unit: 'req/s', direct: d.rps, dockgate: g.rps, peers: pv((a) => a.rps), budget: budgets?.rps },
+    { name: `p50 (${c} conns)`, unit: 'ms', direct: d.p50, dockgate: g.p50, peers: pv((a) => a.p50), lowerIsBetter: true },
+    { name: `p99 (${c} conns)`, unit: 'ms', direct: d.p99, dockgate: g.p99, peers: pv((a) => a.p99), lowerIsBetter: true },
   ]
   const raw = { connections: c, rounds, roundMs, ...agg }
   if (budgets?.p50) {
     // With 32 busy connections p50 is mostly queueing (Little's law: 32 / throughput). The latency
     // dockgate adds to one request is measured alone: one connection, one request at a time.
-    const one = await interleave([direct, dockgate], rounds, (t) =>
-      runLoad({ socket: t.socket, method, path, connections: 1, durationMs: roundMs / 2 }))
+    const one = await interleave(targets, rounds, (t) => runLoad({ socket: t.socket, method, path, connections: 1, durationMs: roundMs / 2 }), failed)
     const p50 = (rs) => percentile(new Float64Array(rs.flatMap((r) => r.latenciesMs)).sort(), 50)
-    raw.oneConnection = { directP50: p50(one.direct), dockgateP50: p50(one.dockgate) }
-    metrics.push({ name: 'p50 (1 conn)', unit: 'ms', direct: raw.oneConnection.directP50, dockgate: raw.oneConnection.dockgateP50, budget: budgets.p50, lowerIsBetter: true })
+    raw.oneConnection = Object.fromEntries(Object.entries(one).filter(([, rs]) => rs.length > 0).map(([name, rs]) => [name, p50(rs)]))
+    metrics.push({ name: 'p50 (1 conn)', unit: 'ms', direct: raw.oneConnection.direct, dockgate: raw.oneConnection.dockgate, peers: peerValues(ctx, raw.oneConnection, (x) => x), budget: budgets.p50, lowerIsBetter: true })
   }
-  metrics.push({ name: 'dockgate CPU per 1k req', unit: 'ms', direct: undefined, dockgate: (g.proxyCpuS / g.requests) * 1e6 })
-  return { metrics, raw }
+  metrics.push({ name: 'proxy CPU per 1k req', unit: 'ms', direct: undefined, dockgate: (g.proxyCpuS / g.requests) * 1e6, peers: pv((a) => (a.proxyCpuS / a.requests) * 1e6), budget: budgets?.cpu })
+  return { metrics, raw, peerErrors: failures(failed) }
 }
 
 /** One HTTP call on a keep-alive agent; resolves with status and body. */
@@ -156,55 +187,72 @@ async function createDeleteRound(ctx, target, ms, concurrency) {
 /** Guarded `POST /containers/create` + `DELETE`, dockgate under container-operator. */
 export async function createDelete(ctx) {
   const { direct, operator } = ctx.targets
+  // A dockgate peer runs its own container-operator process; other peers forward as they are.
+  const targets = [direct, operator, ...ctx.peers.map((p) => p.operator ?? p)]
   const { rounds, roundMs, warmupMs } = schedule(ctx)
   const concurrency = ctx.opts.createConcurrency
-  for (const t of [direct, operator]) await createDeleteRound(ctx, t, warmupMs, concurrency)
-  const res = await interleave([direct, operator], rounds, (t) => createDeleteRound(ctx, t, roundMs, concurrency))
-  const agg = (rs) => {
+  const failed = {}
+  await interleave(targets, 1, (t) => createDeleteRound(ctx, t, warmupMs, concurrency), failed)
+  const res = await interleave(targets, rounds, (t) => createDeleteRound(ctx, t, roundMs, concurrency), failed)
+  const aggs = {}
+  for (const [name, rs] of Object.entries(res)) {
+    if (rs.length === 0) continue
     const lat = new Float64Array(rs.flatMap((r) => r.lat)).sort()
     const cycles = sum(rs, (r) => r.cycles)
     const secs = sum(rs, (r) => r.elapsedS)
-    return { cycles, seconds: round2(secs), rps: (2 * cycles) / secs, cycleP50: percentile(lat, 50), proxyCpuS: sum(rs, (r) => r.proxyCpuS) }
+    aggs[name] = { cycles, seconds: round2(secs), rps: (2 * cycles) / secs, cycleP50: percentile(lat, 50), proxyCpuS: sum(rs, (r) => r.proxyCpuS) }
   }
-  const d = agg(res.direct)
-  const g = agg(res.dockgate)
+  const d = aggs.direct
+  const g = aggs.dockgate
   return {
     metrics: [
-      { name: 'req/s (create+delete)', unit: 'req/s', direct: d.rps, dockgate: g.rps },
-      { name: 'cycle p50', unit: 'ms', direct: d.cycleP50, dockgate: g.cycleP50, lowerIsBetter: true },
+      { name: 'req/s (create+delete)', unit: 'req/s', direct: d.rps, dockgate: g.rps, peers: peerValues(ctx, aggs, (a) => a.rps) },
+      { name: 'cycle p50', unit: 'ms', direct: d.cycleP50, dockgate: g.cycleP50, peers: peerValues(ctx, aggs, (a) => a.cycleP50), lowerIsBetter: true },
     ],
-    raw: { concurrency, rounds, roundMs, policy: 'container-operator', direct: d, dockgate: g },
+    raw: { concurrency, rounds, roundMs, policy: 'container-operator', ...aggs },
+    peerErrors: failures(failed),
   }
 }
 
 /** A streamed transfer per round and target: MB/s, plus proxy CPU per GB. */
 async function streamed(ctx, rounds, once, { budget, bytesFactor = 1 } = {}) {
   const { direct, dockgate } = ctx.targets
-  const res = await interleave([direct, dockgate], rounds, once)
-  const agg = (rs) => {
+  const failed = {}
+  const res = await interleave([direct, dockgate, ...ctx.peers], rounds, once, failed)
+  const aggs = {}
+  for (const [name, rs] of Object.entries(res)) {
+    if (rs.length === 0) continue
     const bytes = sum(rs, (r) => r.bytes)
     const secs = sum(rs, (r) => r.seconds)
-    return { bytes, seconds: round2(secs), mbps: bytes / MB / secs, roundsMbps: rs.map((r) => round2(r.bytes / MB / r.seconds)), proxyCpuS: sum(rs, (r) => r.proxyCpuS) }
+    aggs[name] = { bytes, seconds: round2(secs), mbps: bytes / MB / secs, roundsMbps: rs.map((r) => round2(r.bytes / MB / r.seconds)), proxyCpuS: sum(rs, (r) => r.proxyCpuS) }
   }
-  const d = agg(res.direct)
-  const g = agg(res.dockgate)
+  const d = aggs.direct
+  const g = aggs.dockgate
   if (d.bytes !== g.bytes) throw new Error(`byte counts differ: direct ${d.bytes}, dockgate ${g.bytes}`)
+  for (const p of ctx.peers) {
+    const a = aggs[p.name]
+    if (a !== undefined && a.bytes !== d.bytes) {
+      failed[p.name] = `byte counts differ: direct ${d.bytes}, ${p.name} ${a.bytes}`
+      delete aggs[p.name]
+    }
+  }
   const gb = (g.bytes * bytesFactor) / 1e9
   ctx.totals.streamedGB += gb
   ctx.totals.streamCpuS += g.proxyCpuS
   return {
     metrics: [
-      { name: 'MB/s', unit: 'MB/s', direct: d.mbps, dockgate: g.mbps, budget },
-      { name: 'dockgate CPU per GB', unit: 's', direct: undefined, dockgate: g.proxyCpuS / gb },
+      { name: 'MB/s', unit: 'MB/s', direct: d.mbps, dockgate: g.mbps, peers: peerValues(ctx, aggs, (a) => a.mbps), budget },
+      { name: 'proxy CPU per GB', unit: 's', direct: undefined, dockgate: g.proxyCpuS / gb, peers: peerValues(ctx, aggs, (a) => a.proxyCpuS / ((a.bytes * bytesFactor) / 1e9)) },
     ],
-    raw: { rounds, direct: d, dockgate: g, extra: res },
+    raw: { rounds, ...aggs, extra: res },
+    peerErrors: failures(failed),
   }
 }
 
 /** `GET /images/{name}/get` of the big image. */
 export async function imageExport(ctx) {
   const path = `${ctx.apiPrefix}/images/${ctx.images.big}/get`
-  const r = await streamed(ctx, ctx.opts.streamRounds, (t) => download(t.socket, path), { budget: BUDGETS.passThrough })
+  const r = await streamed(ctx, ctx.opts.streamRounds, (t) => download(t.socket, path), { budget: BUDGETS.vsHaproxy })
   r.raw.tarBytes = ctx.tar.bytes
   return r
 }
@@ -212,7 +260,7 @@ export async function imageExport(ctx) {
 /** `GET /containers/{id}/logs` of a container that printed many short lines (one frame each). */
 export async function containerLogs(ctx) {
   const path = `${ctx.apiPrefix}/containers/${ctx.containers.logs}/logs?stdout=1&stderr=1`
-  const r = await streamed(ctx, ctx.opts.streamRounds, (t) => download(t.socket, path), { budget: BUDGETS.passThrough })
+  const r = await streamed(ctx, ctx.opts.streamRounds, (t) => download(t.socket, path), { budget: BUDGETS.vsHaproxy })
   r.raw.lines = ctx.opts.logLines
   return r
 }
@@ -220,38 +268,43 @@ export async function containerLogs(ctx) {
 /** `POST /images/load` of the saved big image, chunked like `docker load`. */
 export async function imageLoad(ctx) {
   const path = `${ctx.apiPrefix}/images/load?quiet=1`
-  return streamed(ctx, ctx.opts.streamRounds, (t) => uploadChunked(t.socket, path, ctx.tar.file), { budget: BUDGETS.upload })
+  return streamed(ctx, ctx.opts.streamRounds, (t) => uploadChunked(t.socket, path, ctx.tar.file), { budget: BUDGETS.vsHaproxy })
 }
 
 /** `docker exec -i CTR cat` through the docker CLI: MB/s each way, bytes verified, session ended. */
 export async function execRoundTrip(ctx) {
   const { direct, dockgate } = ctx.targets
+  const targets = [direct, dockgate, ...ctx.peers]
   const once = async (t) => {
     const r = await execCat({ socket: t.socket, container: ctx.containers.exec, inputFile: ctx.execInput.file, inputSha256: ctx.execInput.sha256, configDir: ctx.dockerConfig })
     if (!r.ended || !r.verified) throw new Error(`${t.name}: docker exec -i cat: exit ${r.exit}, ${r.bytes} of ${ctx.execInput.bytes} bytes back, verified ${r.verified}${r.stderr ? `, stderr: ${r.stderr}` : ''}`)
     return r
   }
   // One unmeasured session per target first: the CLI's first start pays for page cache.
-  await once(direct)
-  await once(dockgate)
-  const res = await interleave([direct, dockgate], ctx.opts.streamRounds, once)
-  const agg = (rs) => {
+  const failed = {}
+  await interleave(targets, 1, once, failed)
+  const res = await interleave(targets, ctx.opts.streamRounds, once, failed)
+  const aggs = {}
+  for (const [name, rs] of Object.entries(res)) {
+    if (rs.length === 0) continue
     const bytes = sum(rs, (r) => r.bytes)
     const secs = sum(rs, (r) => r.seconds)
-    return { bytes, seconds: round2(secs), mbps: bytes / MB / secs, verified: rs.every((r) => r.verified), ended: rs.every((r) => r.ended), proxyCpuS: sum(rs, (r) => r.proxyCpuS) }
+    aggs[name] = { bytes, seconds: round2(secs), mbps: bytes / MB / secs, verified: rs.every((r) => r.verified), ended: rs.every((r) => r.ended), proxyCpuS: sum(rs, (r) => r.proxyCpuS) }
   }
-  const d = agg(res.direct)
-  const g = agg(res.dockgate)
+  const d = aggs.direct
+  const g = aggs.dockgate
   const gb = (2 * g.bytes) / 1e9 // bytes crossed dockgate both ways
   ctx.totals.streamedGB += gb
   ctx.totals.streamCpuS += g.proxyCpuS
+  const pv = (f) => peerValues(ctx, aggs, f)
   return {
     metrics: [
-      { name: 'MB/s each way', unit: 'MB/s', direct: d.mbps, dockgate: g.mbps, budget: BUDGETS.exec },
-      { name: 'bytes verified, session ended', unit: 'bool', direct: d.verified && d.ended, dockgate: g.verified && g.ended, budget: BUDGETS.correct },
-      { name: 'dockgate CPU per GB', unit: 's', direct: undefined, dockgate: g.proxyCpuS / gb },
+      { name: 'MB/s each way', unit: 'MB/s', direct: d.mbps, dockgate: g.mbps, peers: pv((a) => a.mbps), budget: BUDGETS.exec },
+      { name: 'bytes verified, session ended', unit: 'bool', direct: d.verified && d.ended, dockgate: g.verified && g.ended, peers: pv((a) => a.verified && a.ended), budget: BUDGETS.correct },
+      { name: 'proxy CPU per GB', unit: 's', direct: undefined, dockgate: g.proxyCpuS / gb, peers: pv((a) => a.proxyCpuS / ((2 * a.bytes) / 1e9)) },
     ],
-    raw: { rounds: ctx.opts.streamRounds, inputBytes: ctx.execInput.bytes, direct: d, dockgate: g },
+    raw: { rounds: ctx.opts.streamRounds, inputBytes: ctx.execInput.bytes, ...aggs },
+    peerErrors: failures(failed),
   }
 }
 
@@ -295,16 +348,20 @@ export async function manyStreams(ctx) {
       if (containerId) await api(ctx.engine.socket, 'DELETE', `${ctx.apiPrefix}/containers/${containerId}?force=1`, undefined, { ok: [204, 404] }).catch(() => {})
     }
   }
-  const res = await interleave([direct, dockgate], 1, once)
-  const d = res.direct[0]
-  const g = res.dockgate[0]
+  const failed = {}
+  const res = await interleave([direct, dockgate, ...ctx.peers], 1, once, failed)
+  const aggs = Object.fromEntries(Object.entries(res).filter(([, rs]) => rs.length > 0).map(([name, rs]) => [name, rs[0]]))
+  const d = aggs.direct
+  const g = aggs.dockgate
   ctx.events = g
+  const pv = (f) => peerValues(ctx, aggs, f)
   return {
     metrics: [
-      { name: `all ${n} received the start event`, unit: 'bool', direct: d.delivered === n, dockgate: g.delivered === n, budget: BUDGETS.correct },
-      { name: 'HEAD /_ping req/s meanwhile', unit: 'req/s', direct: d.pingRps, dockgate: g.pingRps },
-      { name: 'dockgate peak RSS', unit: 'MiB', direct: undefined, dockgate: g.peakRssMiB, budget: BUDGETS.eventsRss, lowerIsBetter: true },
+      { name: `all ${n} received the start event`, unit: 'bool', direct: d.delivered === n, dockgate: g.delivered === n, peers: pv((a) => a.delivered === n), budget: BUDGETS.correct },
+      { name: 'HEAD /_ping req/s meanwhile', unit: 'req/s', direct: d.pingRps, dockgate: g.pingRps, peers: pv((a) => a.pingRps) },
+      { name: 'proxy peak RSS', unit: 'MiB', direct: undefined, dockgate: g.peakRssMiB, peers: pv((a) => a.peakRssMiB), budget: BUDGETS.eventsRss, lowerIsBetter: true },
     ],
-    raw: { subscribers: n, loadMs, direct: d, dockgate: g },
+    raw: { subscribers: n, loadMs, ...aggs },
+    peerErrors: failures(failed),
   }
 }

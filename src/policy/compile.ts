@@ -196,7 +196,7 @@ export class PolicyLoader {
       if (this.#linearize(e.abs).some((x) => x.doc?.unguarded === true) && !doc.unguarded) {
         warnings.push(doc.yaml.problem(['guards'], 'has no effect: this policy extends "full", which turns body guards off', true))
       }
-      if (!guardsValid(doc.guards)) continue // the schema problems say why
+      if (doc.prevalidated !== true && !guardsValid(doc.guards)) continue // the schema problems say why
       const compiled = compileGuardRules(doc.guards, guards)
       for (const p of compiled.problems) problems.push(doc.yaml.problem(['guards', ...p.path], p.message))
       guards = compiled.rules

@@ -5,7 +5,9 @@
  */
 import { basename } from 'node:path'
 import { guardRulesSchema } from '../guards/rules.js'
+import type { ValidateFunction } from 'ajv'
 import { createAjv, parseYaml, schemaProblems, type JsonPath, type Problem, type YamlFile } from '../problems.js'
+import { cachedPreset } from './preset-cache.js'
 import { isShippedFull } from './presets.js'
 import { parseRedact, type RedactDoc } from './redact.js'
 
@@ -42,6 +44,8 @@ export interface PolicyDoc {
   readonly unguarded: boolean
   /** The kinds of response values its `redact:` sets (redact.ts); undefined when it has none. */
   readonly redact?: RedactDoc
+  /** A shipped preset whose schema check was done at build time (preset-cache.ts). */
+  readonly prevalidated?: true
 }
 
 /** Policy and rule names appear in messages, logs and metric labels: keep them plain. */
@@ -79,14 +83,27 @@ export const policySchema: Readonly<Record<string, unknown>> = {
   },
 }
 
-const ajv = createAjv()
-ajv.addSchema(typeof ownGuardsId === 'string' ? guardRulesSchema : { ...guardRulesSchema, $id: GUARDS_ID })
-const validatePolicy = ajv.compile(policySchema)
-const validateGuards = ajv.getSchema(GUARDS_ID)
+/**
+ * The schemas' validators, compiled at first use: with a shipped preset they are never needed
+ * (preset-cache.ts), and compiling them costs about 10 MiB of RSS at start.
+ */
+let validators: { readonly policy: ValidateFunction; readonly guards: ValidateFunction | undefined } | undefined
+function compiled(): NonNullable<typeof validators> {
+  if (validators === undefined) {
+    const ajv = createAjv()
+    ajv.addSchema(typeof ownGuardsId === 'string' ? guardRulesSchema : { ...guardRulesSchema, $id: GUARDS_ID })
+    validators = { policy: ajv.compile(policySchema), guards: ajv.getSchema(GUARDS_ID) }
+  }
+  return validators
+}
+
+/** What a preset's build-time check covered: the cache is used only when these are unchanged. */
+export const SCHEMA_FINGERPRINT = (): string => JSON.stringify([policySchema, guardRulesSchema])
 
 /** True when a `guards:` section passes its schema, so compileGuardRules may be given it. */
 export function guardsValid(value: unknown): boolean {
-  return validateGuards === undefined || validateGuards(value) === true
+  const v = compiled().guards
+  return v === undefined || v(value) === true
 }
 
 /** The default policy name: the file's basename without `.yaml`/`.yml`. */
@@ -100,13 +117,16 @@ export function defaultPolicyName(file: string): string {
  * rules: every problem in one run.
  */
 export function parsePolicy(text: string, file: string, display: string): { doc?: PolicyDoc; problems: Problem[] } {
-  const { yaml, problems } = parseYaml(text, display)
+  // A shipped preset, unchanged since the build checked it against this schema: no YAML parser
+  // and no schema validator at start (preset-cache.ts). Everything else is checked as for any file.
+  const cached = cachedPreset(file, text, display, SCHEMA_FINGERPRINT)
+  const { yaml, problems } = cached === undefined ? parseYaml(text, display) : { yaml: cached, problems: [] }
   if (problems.length > 0) return { problems }
   const v = yaml.value
   if (v === null || v === undefined) {
     return { problems: [{ file: display, line: 1, col: 1, message: 'the file is empty; a policy needs at least "rules:"' }] }
   }
-  problems.push(...schemaProblems(validatePolicy, yaml))
+  if (cached === undefined) problems.push(...schemaProblems(compiled().policy, yaml))
   if (typeof v !== 'object' || Array.isArray(v)) return { problems }
   const raw = v as Record<string, unknown>
 
@@ -174,6 +194,7 @@ export function parsePolicy(text: string, file: string, display: string): { doc?
     ...(typeof raw['description'] === 'string' ? { description: raw['description'] } : {}),
     ...('guards' in raw ? { guards: raw['guards'] } : {}),
     ...(redact === undefined ? {} : { redact }),
+    ...(cached === undefined ? {} : { prevalidated: true as const }),
   }
   return { doc, problems }
 }
