@@ -20,7 +20,7 @@ import { DockgateError, isDockgateError } from './errors.js'
 import { sendError, sendErrorRaw } from './respond.js'
 import { audit, nextRequestId } from './audit.js'
 import type { Metrics } from './metrics.js'
-import { noteObject, record, recordStart, startTrack, type Outcome } from './record.js'
+import { noteObject, record, recordStart, skipBytes, startTrack, type Outcome, type Track } from './record.js'
 import type { ApiRequest } from './types.js'
 import type { ConnectionClient } from './connection.js'
 import { redactPlan } from './redact/apply.js'
@@ -160,6 +160,17 @@ export function handleClientError(ctx: ListenerContext, err: NodeJS.ErrnoExcepti
   else socket.once('finish', () => socket.destroy())
 }
 
+/**
+ * A refusal or a failure: its record first, then the answer. The record is written at once
+ * (audit.ts), so a client that has its answer finds the record in the log; the answer's own bytes
+ * are then left out of this record's bytesOut, and out of the next request's.
+ */
+function answerAfterRecord(ctx: ListenerContext, req: IncomingMessage, t: Track, api: ApiRequest | undefined, fields: Outcome, answer: () => void): void {
+  record(ctx, req, t, api, fields)
+  answer()
+  skipBytes(t)
+}
+
 /** Handler for ordinary requests (plain and streamed). */
 export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const t = startTrack(req.socket)
@@ -195,8 +206,7 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     // (`req.complete` alone cannot tell: a refusal made before the first await runs while
     // node:http is still inside the packet, before it has marked even a body-less request complete.)
     if (!req.complete && hasBody(req.headers)) discardBody(req)
-    sendError(res, e, req.method ?? 'GET')
-    record(ctx, req, t, api, refusalFields(e))
+    answerAfterRecord(ctx, req, t, api, refusalFields(e), () => sendError(res, e, req.method ?? 'GET'))
     return
   }
   api = admitted.api
@@ -219,14 +229,13 @@ export async function handleRequest(ctx: ListenerContext, req: IncomingMessage, 
     // cut short. Answer, and read the rest of the upload to the void as for an early refusal.
     const e = asDockgateError(outcome.refused, ctx.logger)
     if (!req.complete && hasBody(req.headers)) discardBody(req)
-    sendError(res, e, req.method ?? 'GET')
-    record(ctx, req, t, api, refusalFields(e))
+    answerAfterRecord(ctx, req, t, api, refusalFields(e), () => sendError(res, e, req.method ?? 'GET'))
     return
   }
   if (!outcome.ok && outcome.error) {
-    if (outcome.error.code.startsWith('DG_UPSTREAM_')) ctx.metrics.upstreamErrors.inc({ code: outcome.error.code })
-    sendError(res, outcome.error, req.method ?? 'GET')
-    record(ctx, req, t, api, { ...refusalFields(outcome.error), decision: 'error', rule: admitted.rule })
+    const failed = outcome.error
+    if (failed.code.startsWith('DG_UPSTREAM_')) ctx.metrics.upstreamErrors.inc({ code: failed.code })
+    answerAfterRecord(ctx, req, t, api, { ...refusalFields(failed), decision: 'error', rule: admitted.rule }, () => sendError(res, failed, req.method ?? 'GET'))
     return
   }
   const redacted = outcome.ok ? outcome.redacted : undefined
@@ -267,8 +276,7 @@ export async function handleUpgrade(ctx: ListenerContext, req: IncomingMessage, 
       return
     }
     const e = asDockgateError(err, ctx.logger)
-    sendErrorRaw(socket, e)
-    record(ctx, req, t, api, refusalFields(e))
+    answerAfterRecord(ctx, req, t, api, refusalFields(e), () => sendErrorRaw(socket, e))
     return
   }
   // The body is small and about to be written upstream; it no longer counts against the budget.
@@ -278,9 +286,11 @@ export async function handleUpgrade(ctx: ListenerContext, req: IncomingMessage, 
   recordStart(ctx, req, t, api, 'hijack', passFields(admitted, undefined))
   const outcome = await hijack(req, socket, api, ctx.upstream, body, surplus)
   if (outcome.error) {
-    ctx.metrics.upstreamErrors.inc({ code: outcome.error.code })
-    if (!socket.destroyed) sendErrorRaw(socket, outcome.error)
-    record(ctx, req, t, api, { ...refusalFields(outcome.error), decision: 'error', rule: admitted.rule })
+    const failed = outcome.error
+    ctx.metrics.upstreamErrors.inc({ code: failed.code })
+    answerAfterRecord(ctx, req, t, api, { ...refusalFields(failed), decision: 'error', rule: admitted.rule }, () => {
+      if (!socket.destroyed) sendErrorRaw(socket, failed)
+    })
     return
   }
   record(ctx, req, t, api, passFields(admitted, outcome.status))

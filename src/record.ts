@@ -61,6 +61,11 @@ function bytes(socket: Duplex): { bytesIn: number; bytesOut: number } | undefine
   return out
 }
 
+/** Moves the connection's byte marks past what was written since the last record (a refusal's answer, sent after its record). */
+export function skipBytes(t: Track): void {
+  bytes(t.socket)
+}
+
 function base(ctx: ListenerContext, req: IncomingMessage, t: Track, api: ApiRequest | undefined): AuditRecord {
   const named = t.first ?? api
   const object = t.object ?? (named === undefined ? undefined : objectOf(named))
