@@ -143,7 +143,7 @@ describe.each(['operator', 'wider'] as const)('an ordinary container through lis
     const c = await ordinary()
     const r = await send(sockets[listener], op, refOf(ref, c.name, c.id))
     if (listener === 'wider' || op.inOperator) expect([r.status, r.text.slice(0, 300)]).toEqual([op.pass, expect.anything()])
-    else expect([r.status, r.text]).toEqual([403, expect.stringMatching(/\[DG_DENY_OPERATION\]"\}\n$/)])
+    else expect([r.status, r.text]).toEqual([403, expect.stringMatching(/\[DG_DENY_OPERATION\]; to allow it .*"\}\n$/)])
   })
 })
 
@@ -154,7 +154,7 @@ describe.each(['full id', 'id prefix', 'name'] as const)('dockgate\'s own contai
     tap.clear()
     const r = await send(sockets[listener], op, refOf(ref, SELF, selfId))
     const code = listener === 'wider' || op.inOperator ? 'DG_DENY_SELF' : 'DG_DENY_OPERATION'
-    expect([r.status, r.text]).toEqual([403, expect.stringMatching(new RegExp(`^\\{"message":"dockgate: .*\\[${code}\\]"\\}\\n$`))])
+    expect([r.status, r.text]).toEqual([403, expect.stringMatching(new RegExp(`^\\{"message":"dockgate: .*\\[${code}\\](; to allow it .*)?"\\}\\n$`))])
     expect(acted(tap.requests())).toEqual([])
   })
 })
