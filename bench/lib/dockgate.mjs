@@ -3,10 +3,10 @@
  * /proc/<pid> apart from the load generator's.
  */
 import { spawn } from 'node:child_process'
-import { openSync, closeSync, readFileSync } from 'node:fs'
+import { openSync, closeSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { waitForPing } from './engine.mjs'
+import { wrapChild } from './child.mjs'
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
 
@@ -31,26 +31,6 @@ export async function startDockgate({ name, policy, engineSocket, dir, nodeArgs 
     ...args,
   ], { stdio: ['ignore', fd, fd] })
   closeSync(fd)
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  const onExit = () => { try { child.kill('SIGKILL') } catch { /* gone */ } }
-  process.once('exit', onExit)
-  let stopping
-  const stop = () => (stopping ??= (async () => {
-    process.removeListener('exit', onExit)
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM') // graceful: ends open streams, removes the socket file
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(killer)
-    }
-  })())
-  try {
-    await waitForPing(socket, 20_000, () => (child.exitCode !== null ? `dockgate (${name}) exited with ${child.exitCode}` : undefined))
-  } catch (err) {
-    await stop()
-    let log = ''
-    try { log = readFileSync(logPath, 'utf8') } catch { /* none */ }
-    throw new Error(`${err.message}\n--- ${logPath} ---\n${log.split('\n').slice(-20).join('\n')}`)
-  }
-  return { socket, pid: child.pid, name, logPath, stop }
+  const { pid, stop } = await wrapChild({ child, name: `dockgate (${name})`, socket, logPath })
+  return { socket, pid, name, logPath, stop }
 }

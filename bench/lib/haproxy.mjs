@@ -14,9 +14,9 @@
  * Sections the bench needs: CONTAINERS IMAGES EXEC POST EVENTS PING VERSION.
  */
 import { spawn, execFileSync } from 'node:child_process'
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { waitForPing } from './engine.mjs'
+import { wrapChild } from './child.mjs'
 
 /** API sections (Tecnativa's variable → path word) the bench turns on. */
 export const SECTIONS = Object.freeze({ CONTAINERS: 'containers', IMAGES: 'images', EXEC: 'exec', EVENTS: 'events', PING: '_ping', VERSION: 'version' })
@@ -110,30 +110,4 @@ export async function startHaproxy({ engineSocket, dir, log }) {
   closeSync(fd)
   const version = execFileSync(bin, ['-v'], { encoding: 'utf8' }).split('\n')[0]
   return wrapChild({ child, name: 'haproxy', socket, logPath, version })
-}
-
-/** Common process handling for a peer: wait for it to ping, stop it with SIGTERM (then SIGKILL). */
-export async function wrapChild({ child, name, socket, logPath, version }) {
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  const onExit = () => { try { child.kill('SIGKILL') } catch { /* gone */ } }
-  process.once('exit', onExit)
-  let stopping
-  const stop = () => (stopping ??= (async () => {
-    process.removeListener('exit', onExit)
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM')
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(killer)
-    }
-  })())
-  try {
-    await waitForPing(socket, 20_000, () => (child.exitCode !== null ? `${name} exited with ${child.exitCode}` : undefined))
-  } catch (err) {
-    await stop()
-    let text = ''
-    try { text = readFileSync(logPath, 'utf8') } catch { /* none */ }
-    throw new Error(`${err.message}\n--- ${logPath} ---\n${text.split('\n').slice(-20).join('\n')}`)
-  }
-  return { socket, pid: child.pid, name, logPath, version, stop }
 }

@@ -11,7 +11,8 @@ import { spawn } from 'node:child_process'
 import { closeSync, existsSync, openSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startHaproxy, wrapChild } from './haproxy.mjs'
+import { startHaproxy } from './haproxy.mjs'
+import { wrapChild } from './child.mjs'
 import { startDockgate } from './dockgate.mjs'
 
 const BARE = fileURLToPath(new URL('./bare-proxy.mjs', import.meta.url))
