@@ -73,7 +73,7 @@ describe('through extends', () => {
   })
 })
 
-describe('shipped presets (ISSUE-NOTES: on in read-only and the dashboards, off where containers are re-created)', () => {
+describe('shipped presets (README, "Redaction": on in read-only and the dashboards, off where containers are re-created)', () => {
   const OFF = ['ci', 'container-operator', 'dozzle-actions', 'full', 'watchtower', 'watchtower-hooks', 'wud']
   const KEEP: Record<string, readonly string[]> = {
     'nginx-proxy': ['VIRTUAL_*', 'CERT_NAME', 'HTTPS_METHOD', 'HSTS', 'SSL_POLICY', 'SERVER_TOKENS', 'NETWORK_ACCESS', 'EXTERNAL_HTTP_PORT', 'EXTERNAL_HTTPS_PORT', 'ENABLE_HTTP_ON_MISSING_CERT', 'ACME_HTTP_CHALLENGE_LOCATION'],
