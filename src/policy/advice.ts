@@ -88,7 +88,7 @@ let byOperation: ReadonlyMap<string, readonly string[]> | undefined
 /**
  * The shipped presets (but `full`) that allow an operation: the general ones first (GENERAL), then
  * the tool presets narrowest first (fewest operations allowed), then by name. Every preset is
- * loaded once, on the first refusal that asks.
+ * loaded once, on the first call: main.ts makes it at start, so that no refusal waits for it.
  */
 export function presetsAllowing(id: string): readonly string[] {
   byOperation ??= indexPresets()
